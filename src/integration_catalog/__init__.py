@@ -1,0 +1,2 @@
+"""integration-catalog: validate integration YAML, resolve versions from git tags, and publish a
+static JSON API and marketplace site."""

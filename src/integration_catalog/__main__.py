@@ -1,0 +1,3 @@
+from integration_catalog.cli import main
+
+main(prog_name="catalog")

@@ -1,0 +1,89 @@
+"""The validated in-memory catalog: load everything, run every check, keep what passed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checks import SourceIntegration, check_integration
+from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
+from .diagnostics import Diagnostic
+from .source import INTEGRATIONS_DIR, SourceDir, discover, read_yaml_file
+
+
+@dataclass(frozen=True)
+class Catalog:
+    root: Path
+    settings: Settings
+    integrations: tuple[SourceIntegration, ...]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    catalog: Catalog
+    diagnostics: list[Diagnostic]
+    files_checked: int = 0
+    selected: frozenset[str] | None = field(default=None)  # reported paths, when narrowed
+
+
+class SelectionError(Exception):
+    """A path given to `validate` that is not part of the catalog."""
+
+
+def load_catalog(root: Path, only: Iterable[Path] = ()) -> LoadResult:
+    """Load and check the whole catalog. With `only`, report just the problems of those
+    integration directories or files (cross-file rules still see the whole catalog)."""
+    settings, diagnostics = load_settings(root)
+    sources, layout = discover(root)
+    diagnostics.extend(layout)
+    integrations: list[SourceIntegration] = []
+    for source in sources:
+        doc, problems = read_yaml_file(root, source.yaml_path)
+        diagnostics.extend(problems)
+        if doc is None:
+            continue
+        item, problems = check_integration(source, doc, settings)
+        diagnostics.extend(problems)
+        if item is not None:
+            integrations.append(item)
+    catalog = Catalog(root, settings, tuple(integrations))
+    files = 2 + len(sources)
+    selection = _selection(root, only, sources)
+    if selection is not None:
+        diagnostics = [d for d in diagnostics if _in_selection(d.path, selection)]
+        files = len(selection)
+    return LoadResult(catalog, sorted(set(diagnostics)), files, selection)
+
+
+def _selection(root: Path, only: Iterable[Path], sources: list[SourceDir]) -> frozenset[str] | None:
+    chosen = [path.resolve() for path in only]
+    if not chosen:
+        return None
+    picked: set[str] = set()
+    for path in chosen:
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            raise SelectionError(f"{path} is not inside the catalog at {root}") from None
+        if not path.exists():
+            raise SelectionError(f"{path} does not exist")
+        if rel in (CATALOG_FILE, PUBLISHERS_FILE):
+            picked.add(rel)
+            continue
+        if rel == ".":
+            return None
+        matches = {s.rel_dir for s in sources if _covers(rel, s.rel_dir)}
+        if not matches and not rel.startswith(INTEGRATIONS_DIR):
+            raise SelectionError(f"{path} is not an integration directory or file")
+        picked.update(matches or {rel})
+    return frozenset(picked)
+
+
+def _covers(rel: str, rel_dir: str) -> bool:
+    """Whether a given path names this integration, its directory or a directory above it."""
+    return rel == rel_dir or rel.startswith(rel_dir + "/") or rel_dir.startswith(rel + "/")
+
+
+def _in_selection(path: str, selection: frozenset[str]) -> bool:
+    return any(path == s or path.startswith(s + "/") for s in selection)

@@ -1,0 +1,307 @@
+"""The rules. Per-file checks look at one integration; cross-file checks at the catalog.
+Every check yields diagnostics and never raises for bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import nodesemver
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema.protocols import Validator
+
+from .config import PUBLISHERS_FILE, Settings
+from .diagnostics import Diagnostic, Severity, did_you_mean
+from .model import (
+    DEFAULT_TRUST_TIER,
+    DERIVED_FIELDS,
+    NAME_MAX,
+    NAME_RE,
+    TRUST_TIERS,
+    IntegrationSource,
+)
+from .source import SourceDir
+from .validation import describe, kind_of, validate_document
+from .yamlload import LoadedYaml, YamlPath
+
+
+@dataclass(frozen=True)
+class SourceIntegration:
+    """One integration as loaded from the working tree and validated on its own."""
+
+    source: SourceDir
+    spec: IntegrationSource
+    doc: LoadedYaml
+
+
+class _Reporter:
+    """Builds diagnostics for one file at the positions of its YAML paths."""
+
+    def __init__(self, path: str, doc: LoadedYaml) -> None:
+        self.path = path
+        self.doc = doc
+
+    def at(
+        self,
+        where: YamlPath,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        *,
+        of_key: bool = False,
+        severity: Severity = Severity.ERROR,
+    ) -> Diagnostic:
+        pos = self.doc.position(where, of_key=of_key)
+        return Diagnostic(self.path, pos.line, pos.column, severity, code, message, hint)
+
+
+def check_integration(
+    source: SourceDir, doc: LoadedYaml, settings: Settings
+) -> tuple[SourceIntegration | None, list[Diagnostic]]:
+    """Every rule for one `integration.yaml`. Rules look at the raw fields where they can, so
+    one wrong field never hides the problems of another."""
+    report = _Reporter(source.yaml_path, doc)
+    diagnostics = list(_derived_fields(doc, report))
+    fields = {k: v for k, v in doc.value.items() if k not in DERIVED_FIELDS}
+    spec, problems = validate_document(
+        IntegrationSource, LoadedYaml(fields, doc.nodes, doc.reported), source.yaml_path
+    )
+    diagnostics.extend(problems)
+    for rule in _RAW_RULES:
+        diagnostics.extend(rule(fields, source, settings, report))
+    if spec is None:
+        return None, diagnostics
+    return SourceIntegration(source, spec, doc), diagnostics
+
+
+# -- per-file rules ------------------------------------------------------------------------------
+
+
+def _derived_fields(doc: LoadedYaml, report: _Reporter) -> Iterator[Diagnostic]:
+    for name, origin in DERIVED_FIELDS.items():
+        if name in doc.value:
+            yield report.at(
+                (name,),
+                "field-derived",
+                f"`{name}` is derived by the build and may not be written",
+                f"remove it: it comes from {origin}",
+                of_key=True,
+            )
+
+
+def _manifest(
+    fields: Mapping[str, Any], source: SourceDir, settings: Settings, report: _Reporter
+) -> Iterator[Diagnostic]:
+    manifest = fields.get("manifest")
+    if not isinstance(manifest, dict):
+        return
+    members = manifest.get("members")
+    if isinstance(members, list):
+        yield from _unique_member_keys(members, report)
+    dependencies = manifest.get("dependencies")
+    if isinstance(dependencies, dict):
+        yield from _dependency_syntax(dependencies, report)
+
+
+def _unique_member_keys(members: list[Any], report: _Reporter) -> Iterator[Diagnostic]:
+    seen: dict[str, int] = {}
+    for index, member in enumerate(members):
+        key = member.get("key") if isinstance(member, dict) else None
+        if not isinstance(key, str):
+            continue
+        if key in seen:
+            first = report.doc.position(("manifest", "members", seen[key], "key"))
+            yield report.at(
+                ("manifest", "members", index, "key"),
+                "member-duplicate",
+                f"member key `{key}` is used twice (first at line {first.line})",
+                "member keys must be unique within an integration",
+            )
+        else:
+            seen[key] = index
+
+
+def _dependency_syntax(dependencies: dict[str, Any], report: _Reporter) -> Iterator[Diagnostic]:
+    for target, spec in dependencies.items():
+        where = ("manifest", "dependencies", target)
+        publisher, _, slug = target.partition("/")
+        if not all(NAME_RE.match(part) and len(part) <= NAME_MAX for part in (publisher, slug)):
+            yield report.at(
+                where,
+                "dependency-invalid",
+                f"dependency `{target}` is not `publisher/slug`",
+                "name the integration as its directory: e.g. `acme/crm-core`",
+                of_key=True,
+            )
+        if isinstance(spec, str) and parse_range(spec) is None:
+            yield report.at(
+                where,
+                "dependency-invalid",
+                f"`{spec}` is not a valid version range for `{target}`",
+                "use an npm-style range such as ^1.2.0, ~1.4, >=1.2.0 <2.0.0, 1.x or `a || b`",
+            )
+
+
+def parse_range(text: str) -> nodesemver.Range | None:
+    """An npm-style range, or None when it does not parse (an empty range is refused)."""
+    if not text.strip():
+        return None
+    try:
+        return nodesemver.make_range(text, loose=False)
+    except (ValueError, TypeError):
+        return None
+
+
+def _path_matches(
+    fields: Mapping[str, Any], source: SourceDir, settings: Settings, report: _Reporter
+) -> Iterator[Diagnostic]:
+    for name, expected in (("publisher", source.publisher), ("slug", source.slug)):
+        written = fields.get(name)
+        if isinstance(written, str) and written != expected:
+            yield report.at(
+                (name,),
+                "path-mismatch",
+                f"`{name}` is `{written}` but the directory says `{expected}`",
+                f"the {name} comes from the path {source.rel_dir}/; remove the "
+                "field or move the file",
+            )
+
+
+def _icon(
+    fields: Mapping[str, Any], source: SourceDir, settings: Settings, report: _Reporter
+) -> Iterator[Diagnostic]:
+    if fields.get("iconUrl") is not None and source.icon is not None:
+        yield report.at(
+            ("iconUrl",),
+            "icon-conflict",
+            f"`iconUrl` is set and {source.icon} sits beside the file",
+            f"keep one: remove `iconUrl` or delete {source.icon}",
+        )
+
+
+@cache
+def _meta_validator() -> Validator:
+    meta = Draft202012Validator.META_SCHEMA
+    return Draft202012Validator(meta, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _variables(
+    fields: Mapping[str, Any], source: SourceDir, settings: Settings, report: _Reporter
+) -> Iterator[Diagnostic]:
+    schema = fields.get("variablesSchema")
+    if not isinstance(schema, dict):
+        return
+    problems = list(_schema_rules(schema, report))
+    yield from problems
+    manifest = fields.get("manifest")
+    defaults = manifest.get("defaults") if isinstance(manifest, dict) else None
+    if not problems and isinstance(defaults, dict):
+        yield from _defaults(defaults, schema, report)
+
+
+def _schema_rules(schema: dict[str, Any], report: _Reporter) -> Iterator[Diagnostic]:
+    base: YamlPath = ("variablesSchema",)
+    errors = sorted(_meta_validator().iter_errors(schema), key=lambda e: list(e.absolute_path))
+    for error in errors:
+        where = (*base, *error.absolute_path)
+        yield report.at(
+            where,
+            "schema-invalid",
+            f"`{describe(where)}` is not valid JSON Schema: {_clip(error.message)}",
+            "see https://json-schema.org/draft/2020-12/json-schema-validation",
+        )
+    if errors:
+        return
+    if schema.get("type") != "object":
+        where = (*base, "type") if "type" in schema else base
+        yield report.at(
+            where,
+            "schema-root-type",
+            "`variablesSchema` must have `type: object` at its root",
+            "variables are named: declare them under `properties`",
+        )
+    properties = schema.get("properties", {})
+    for index, name in enumerate(schema.get("required", [])):
+        if name not in properties:
+            yield report.at(
+                (*base, "required", index),
+                "schema-required-unknown",
+                f"`required` names `{name}`, which `properties` does not define",
+                did_you_mean(name, properties) or "add the property or remove the name",
+            )
+
+
+def _defaults(
+    defaults: dict[str, Any], schema: dict[str, Any], report: _Reporter
+) -> Iterator[Diagnostic]:
+    properties = schema.get("properties", {})
+    root = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for name, value in defaults.items():
+        where = ("manifest", "defaults", name)
+        if name not in properties:
+            yield report.at(
+                where,
+                "default-unknown",
+                f"default for `{name}`, which `variablesSchema` does not declare",
+                did_you_mean(name, properties)
+                or "declare it under `variablesSchema.properties` or remove the default",
+                of_key=True,
+            )
+            continue
+        error = _first_error(root.evolve(schema=properties[name]), value)
+        if error is not None:
+            yield report.at(
+                (*where, *error.absolute_path),
+                "default-invalid",
+                f"default for `{name}` ({kind_of(value)}) does not match its "
+                f"schema: {_clip(error.message)}",
+                "change the default or the property's schema",
+            )
+
+
+def _first_error(validator: Validator, value: Any) -> SchemaError | None:
+    return next(iter(validator.iter_errors(value)), None)
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- rules that read publishers.yaml -----------------------------------------------------------
+
+
+def _trust_tier(
+    fields: Mapping[str, Any], source: SourceDir, settings: Settings, report: _Reporter
+) -> Iterator[Diagnostic]:
+    tier = fields.get("trustTier", DEFAULT_TRUST_TIER)
+    if tier not in TRUST_TIERS or tier == DEFAULT_TRUST_TIER:
+        return  # an unknown tier is the model's to report
+    publisher = settings.publishers.get(source.publisher)
+    if publisher is not None and tier in publisher.trustTiers:
+        return
+    granted = ", ".join([DEFAULT_TRUST_TIER, *(publisher.trustTiers if publisher else [])])
+    why = (
+        f"`{source.publisher}` is not in {PUBLISHERS_FILE}"
+        if publisher is None
+        else f"{PUBLISHERS_FILE} grants `{source.publisher}` only: {granted}"
+    )
+    yield report.at(
+        ("trustTier",),
+        "trust-tier-not-granted",
+        f"trust tier `{tier}` is not granted to this publisher ({why})",
+        f"claim one of: {granted}; maintainers grant tiers in {PUBLISHERS_FILE}",
+    )
+
+
+_RAW_RULES: tuple[
+    Callable[[Mapping[str, Any], SourceDir, Settings, _Reporter], Iterator[Diagnostic]], ...
+] = (
+    _manifest,
+    _path_matches,
+    _icon,
+    _variables,
+    _trust_tier,
+)

@@ -1,0 +1,101 @@
+"""Problems in user input, as values.
+
+Every check yields `Diagnostic`s; nothing in the pipeline raises for bad input. The codes are
+registered once in `CODES` so the documentation and the tests can be checked against them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem at one place. `path` is POSIX-style and relative to the catalog root."""
+
+    path: str
+    line: int
+    column: int
+    severity: Severity
+    code: str
+    message: str
+    hint: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "severity": str(self.severity),
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+# Stable codes and what they mean. docs/diagnostics.md documents each one (a test keeps them in
+# step); a code is never reused for a different meaning.
+CODES: dict[str, str] = {
+    # files as a whole
+    "file-too-large": "The file is larger than the size limit.",
+    "file-encoding": "The file is not valid UTF-8.",
+    "file-control-character": "The file holds a control or bidirectional-override character.",
+    "file-empty": "The file holds no YAML document.",
+    "file-unreadable": "The file could not be read.",
+    "file-symlink": "A catalog file is a symbolic link.",
+    # YAML syntax and strictness
+    "yaml-syntax": "The YAML parser rejected the file.",
+    "yaml-tab-indent": "A tab is used for indentation.",
+    "yaml-multiple-documents": "The file holds more than one YAML document.",
+    "yaml-too-deep": "Mappings and lists are nested too deeply.",
+    "yaml-anchor": "An anchor, alias or merge key is used.",
+    "yaml-tag": "An explicit tag other than a plain JSON type is used.",
+    "yaml-duplicate-key": "A key appears twice in one mapping.",
+    "yaml-non-string-key": "A mapping key is not a string.",
+    "yaml-ambiguous-value": "An unquoted value means different things in YAML 1.1 and 1.2.",
+    "yaml-root-not-mapping": "The document is not a mapping.",
+    # fields
+    "field-unknown": "A field that the format does not have.",
+    "field-missing": "A required field is absent.",
+    "field-type": "A field holds a value of the wrong type.",
+    "field-invalid": "A field's value is not allowed.",
+    "field-derived": "A field that is derived by the build is written in the source.",
+    "path-mismatch": "`publisher` or `slug` in the file differs from the directory.",
+    "path-invalid": "A publisher or slug directory name is not lowercase kebab-case.",
+    "layout-unexpected": "A file or directory where the catalog layout has none.",
+    "icon-conflict": "Both `iconUrl` and a local icon file are given.",
+    # manifest and schemas
+    "member-duplicate": "Two manifest members share a key.",
+    "dependency-invalid": "A dependency key or range is not valid.",
+    "schema-invalid": "`variablesSchema` is not a valid JSON Schema (Draft 2020-12).",
+    "schema-root-type": "`variablesSchema` does not have `type: object` at its root.",
+    "schema-required-unknown": "`required` names a property that `properties` does not define.",
+    "default-unknown": "A `manifest.defaults` key is not a property of `variablesSchema`.",
+    "default-invalid": "A `manifest.defaults` value does not validate against its property.",
+    # cross-file
+    "trust-tier-not-granted": "The claimed trust tier is not granted by `publishers.yaml`.",
+    "catalog-config": "`catalog.yaml` is missing or invalid.",
+}
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint for a near miss, e.g. `trust_tier` for `trustTier`."""
+    by_folded = {_fold(choice): choice for choice in choices}
+    matches = difflib.get_close_matches(_fold(word), list(by_folded), n=1, cutoff=0.75)
+    return f"did you mean `{by_folded[matches[0]]}`?" if matches else None
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def count(diagnostics: Iterable[Diagnostic], severity: Severity) -> int:
+    return sum(1 for diagnostic in diagnostics if diagnostic.severity is severity)

@@ -1,0 +1,210 @@
+"""Find the catalog's source files and load them strictly (see `yamlload`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, Severity
+from .model import NAME_MAX, NAME_RE
+from .yamlload import MAX_FILE_BYTES, LoadedYaml, load_yaml
+
+INTEGRATIONS_DIR = "integrations"
+INTEGRATION_FILE = "integration.yaml"
+README_FILE = "README.md"
+ICON_FILES = ("icon.svg", "icon.png")
+_ALLOWED_BESIDE = {INTEGRATION_FILE, README_FILE, *ICON_FILES}
+
+
+@dataclass(frozen=True)
+class SourceDir:
+    """`integrations/<publisher>/<slug>/` as found on disk."""
+
+    publisher: str
+    slug: str
+    files: frozenset[str]  # names of the regular files in it
+
+    @property
+    def rel_dir(self) -> str:
+        return f"{INTEGRATIONS_DIR}/{self.publisher}/{self.slug}"
+
+    @property
+    def yaml_path(self) -> str:
+        return f"{self.rel_dir}/{INTEGRATION_FILE}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.publisher}/{self.slug}"
+
+    @property
+    def icon(self) -> str | None:
+        return next((name for name in ICON_FILES if name in self.files), None)
+
+
+def read_yaml_file(root: Path, rel_path: str) -> tuple[LoadedYaml | None, list[Diagnostic]]:
+    """Read and strictly load one YAML file; a file that cannot be read is a diagnostic."""
+    full = root / rel_path
+    if full.is_symlink():
+        return None, [
+            _error(
+                rel_path,
+                "file-symlink",
+                "the file is a symbolic link; catalog files must be regular files",
+                "replace the link with the file itself",
+            )
+        ]
+    try:
+        with full.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                size = os.fstat(handle.fileno()).st_size
+                return None, [
+                    _error(
+                        rel_path,
+                        "file-too-large",
+                        f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                        "move long prose to README.md beside integration.yaml",
+                    )
+                ]
+    except OSError as error:
+        return None, [
+            _error(rel_path, "file-unreadable", f"the file could not be read: {error.strerror}")
+        ]
+    return load_yaml(rel_path, data)
+
+
+def discover(root: Path) -> tuple[list[SourceDir], list[Diagnostic]]:
+    """Every `integrations/<publisher>/<slug>/` directory, sorted, and layout problems."""
+    found: list[SourceDir] = []
+    diagnostics: list[Diagnostic] = []
+    base = root / INTEGRATIONS_DIR
+    if not base.is_dir():
+        return [], [
+            Diagnostic(
+                INTEGRATIONS_DIR,
+                1,
+                1,
+                Severity.WARNING,
+                "layout-unexpected",
+                f"there is no {INTEGRATIONS_DIR}/ directory: the catalog is empty",
+            )
+        ]
+    for publisher_entry in _sorted_entries(base):
+        rel = f"{INTEGRATIONS_DIR}/{_printable(publisher_entry.name)}"
+        if not _is_real_dir(publisher_entry, rel, diagnostics):
+            continue
+        if not _valid_name(publisher_entry.name, rel, "publisher", diagnostics):
+            continue
+        for slug_entry in _sorted_entries(Path(publisher_entry.path)):
+            slug_rel = f"{rel}/{_printable(slug_entry.name)}"
+            if not _is_real_dir(slug_entry, slug_rel, diagnostics):
+                continue
+            if not _valid_name(slug_entry.name, slug_rel, "slug", diagnostics):
+                continue
+            source = _source_dir(publisher_entry.name, slug_entry, diagnostics)
+            if source is not None:
+                found.append(source)
+    return found, diagnostics
+
+
+def _source_dir(
+    publisher: str, entry: os.DirEntry[str], diagnostics: list[Diagnostic]
+) -> SourceDir | None:
+    rel = f"{INTEGRATIONS_DIR}/{publisher}/{entry.name}"
+    files: set[str] = set()
+    children = _sorted_entries(Path(entry.path))
+    for child in children:
+        child_rel = f"{rel}/{_printable(child.name)}"
+        if child.is_symlink():
+            diagnostics.append(
+                _error(
+                    child_rel,
+                    "file-symlink",
+                    "the file is a symbolic link; catalog files must be regular files",
+                    "replace the link with the file itself",
+                )
+            )
+        elif child.name not in _ALLOWED_BESIDE or not child.is_file():
+            diagnostics.append(
+                Diagnostic(
+                    child_rel,
+                    1,
+                    1,
+                    Severity.WARNING,
+                    "layout-unexpected",
+                    f"`{child.name}` is not part of the integration layout and is ignored",
+                    f"an integration directory holds {', '.join(sorted(_ALLOWED_BESIDE))}",
+                )
+            )
+        else:
+            files.add(child.name)
+    if INTEGRATION_FILE not in files:
+        if INTEGRATION_FILE not in {child.name for child in children}:
+            diagnostics.append(
+                _error(
+                    rel,
+                    "layout-unexpected",
+                    f"the directory has no {INTEGRATION_FILE}",
+                    "add one, or remove the directory",
+                )
+            )
+        return None
+    return SourceDir(publisher, entry.name, frozenset(files))
+
+
+def _sorted_entries(directory: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(directory) as entries:
+        return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
+
+
+def _is_real_dir(entry: os.DirEntry[str], rel: str, diagnostics: list[Diagnostic]) -> bool:
+    if entry.is_symlink():
+        diagnostics.append(
+            _error(rel, "file-symlink", "a symbolic link in integrations/; use a real directory")
+        )
+        return False
+    if not entry.is_dir():
+        diagnostics.append(
+            Diagnostic(
+                rel,
+                1,
+                1,
+                Severity.WARNING,
+                "layout-unexpected",
+                f"`{entry.name}` is not a directory and is ignored",
+                "integration files live in integrations/<publisher>/<slug>/",
+            )
+        )
+        return False
+    return True
+
+
+def _valid_name(name: str, rel: str, what: str, diagnostics: list[Diagnostic]) -> bool:
+    if NAME_RE.match(name) and len(name) <= NAME_MAX:
+        return True
+    suggestion = "-".join(
+        filter(
+            None,
+            "".join(c if c.isascii() and c.isalnum() else "-" for c in name.lower()).split("-"),
+        )
+    )
+    diagnostics.append(
+        _error(
+            rel,
+            "path-invalid",
+            f"{what} directory `{_printable(name)}` is not lowercase kebab-case "
+            f"(a-z, 0-9 and single hyphens, 1 to {NAME_MAX} characters)",
+            f"rename it to `{suggestion[:NAME_MAX]}`" if suggestion else None,
+        )
+    )
+    return False
+
+
+def _printable(name: str) -> str:
+    """A name as it can be shown safely: escapes for anything invisible or non-ASCII."""
+    return name.encode("ascii", "backslashreplace").decode("ascii")[:100]
+
+
+def _error(path: str, code: str, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(path, 1, 1, Severity.ERROR, code, message, hint)

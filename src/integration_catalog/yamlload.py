@@ -1,0 +1,573 @@
+"""Strict YAML loading that keeps the position of every key and value.
+
+The catalog is JSON in YAML clothing: only mappings with string keys, lists, strings, numbers,
+booleans and null are allowed, and every value must mean the same under YAML 1.1 (PyYAML) and
+YAML 1.2 (most other tools), so an unquoted `no`, `0123` or `2024-01-01` is refused with
+"quote it". Values are built from libyaml's event stream with an explicit stack, never by
+recursion, so no document can exhaust the stack, and anchors are refused before anything could
+expand them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, Severity
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 64
+
+# libyaml when it is built in; the pure-Python parser is only a fallback.
+_FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+HAS_C_LOADER = _FastLoader is not yaml.SafeLoader
+
+YamlPath = tuple[str | int, ...]
+
+_JSON_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+# Plain scalars that YAML 1.2's core schema reads as a number or boolean.
+_CORE_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+_CORE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_CORE_OTHER = re.compile(r"(0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))\Z")
+_CORE_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False}
+_CORE_BOOL["FALSE"] = False
+_CORE_NULL = {"", "~", "null", "Null", "NULL"}
+_FORBIDDEN_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffe\uffff]"
+)
+_STRUCTURE_CHARS = re.compile(r"[\[{:?-]")
+_RESOLVER = yaml.resolver.Resolver()
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    column: int
+
+
+FILE_START = Position(1, 1)
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """Where a value sits: its key (None for list items and the root) and the value itself."""
+
+    key: Position | None
+    value: Position
+    plain: bool  # an unquoted scalar: a wrong type there earns the hint "quote it"
+
+
+@dataclass
+class LoadedYaml:
+    """A document's value and the position of everything in it."""
+
+    value: Any
+    nodes: dict[YamlPath, NodeInfo] = field(default_factory=dict)
+    # Paths already reported by the loader, so later checks don't report them twice.
+    reported: set[YamlPath] = field(default_factory=set)
+
+    def position(self, path: YamlPath, *, of_key: bool = False) -> Position:
+        """The position of `path`, or of its nearest ancestor that exists (a missing field is
+        reported at the mapping that lacks it)."""
+        for end in range(len(path), -1, -1):
+            info = self.nodes.get(path[:end])
+            if info is not None:
+                if of_key and end == len(path) and info.key is not None:
+                    return info.key
+                return info.value
+        return FILE_START
+
+    def is_plain(self, path: YamlPath) -> bool:
+        info = self.nodes.get(path)
+        return info is not None and info.plain
+
+    def was_reported(self, path: YamlPath) -> bool:
+        return any(path[:end] in self.reported for end in range(len(path) + 1))
+
+
+def load_yaml(path: str, data: bytes) -> tuple[LoadedYaml | None, list[Diagnostic]]:
+    """Load one document strictly. Returns None (and why) when there is nothing usable."""
+    problems = _Problems(path)
+    text = _decode(data, problems)
+    if text is None:
+        return None, problems.items
+    _check_characters(text, problems)
+    if problems.items:
+        return None, problems.items
+    if _needs_depth_guard(text) and not _depth_ok(text, problems):
+        return None, problems.items
+    builder = _Builder(problems)
+    try:
+        for event in yaml.parse(text, Loader=_FastLoader):
+            builder.feed(event)
+    except _TooDeep:
+        return None, problems.items
+    except yaml.MarkedYAMLError as error:
+        problems.add_yaml_error(error)
+        return None, problems.items
+    except yaml.YAMLError as error:  # an unmarked reader error
+        problems.add(FILE_START, "yaml-syntax", f"YAML could not be parsed: {error}")
+        return None, problems.items
+    if builder.documents > 1:
+        return None, problems.items
+    loaded = builder.loaded
+    if loaded is None or loaded.value is None:
+        problems.add(
+            FILE_START,
+            "file-empty",
+            "the file holds no YAML document",
+            "write the fields as a YAML mapping, e.g. `name: My integration`",
+        )
+        return None, problems.items
+    if not isinstance(loaded.value, dict):
+        problems.add(
+            loaded.position(()),
+            "yaml-root-not-mapping",
+            f"the document is a {_kind(loaded.value)}, not a mapping of fields",
+            "write the fields as `key: value` lines at the top level",
+        )
+        return None, problems.items
+    return loaded, problems.items
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean"}.get(type(value), "number")
+
+
+class _Problems:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.items: list[Diagnostic] = []
+
+    def add(self, at: Position, code: str, message: str, hint: str | None = None) -> None:
+        self.items.append(
+            Diagnostic(self.path, at.line, at.column, Severity.ERROR, code, message, hint)
+        )
+
+    def add_yaml_error(self, error: yaml.MarkedYAMLError) -> None:
+        mark = error.problem_mark or error.context_mark
+        at = Position(mark.line + 1, mark.column + 1) if mark is not None else FILE_START
+        what = error.problem or str(error)
+        context = f" ({error.context})" if error.context else ""
+        self.add(at, "yaml-syntax", f"YAML syntax error: {what}{context}")
+
+
+def _decode(data: bytes, problems: _Problems) -> str | None:
+    if len(data) > MAX_FILE_BYTES:
+        problems.add(
+            FILE_START,
+            "file-too-large",
+            f"the file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}",
+            "move long prose to README.md beside integration.yaml",
+        )
+        return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        problems.add(
+            FILE_START,
+            "file-encoding",
+            "the file is UTF-16; it must be UTF-8",
+            "save the file as UTF-8 without a byte-order mark",
+        )
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        at = _byte_position(data, error.start)
+        problems.add(
+            at,
+            "file-encoding",
+            f"byte 0x{data[error.start]:02x} is not valid UTF-8",
+            "save the file as UTF-8 (it looks like Latin-1 or another legacy encoding)",
+        )
+        return None
+    return text.removeprefix("\ufeff")
+
+
+def _byte_position(data: bytes, offset: int) -> Position:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    prefix = data[line_start:offset].decode("utf-8", errors="replace")
+    return Position(data.count(b"\n", 0, offset) + 1, len(prefix) + 1)
+
+
+def text_position(text: str, offset: int) -> Position:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return Position(text.count("\n", 0, offset) + 1, offset - line_start + 1)
+
+
+def _check_characters(text: str, problems: _Problems) -> None:
+    seen_lines: set[int] = set()
+    for match in _FORBIDDEN_CHARS.finditer(text):
+        at = text_position(text, match.start())
+        if at.line not in seen_lines:
+            seen_lines.add(at.line)
+            problems.add(
+                at,
+                "file-control-character",
+                f"invisible or control character U+{ord(match.group()):04X}",
+                "delete it: control and bidirectional-override characters can make "
+                "text read differently from what it is",
+            )
+    for number, line in enumerate(text.split("\n"), start=1):
+        indent = len(line) - len(line.lstrip(" \t"))
+        tab = line.find("\t", 0, indent)
+        if tab >= 0 and line.strip():
+            problems.add(
+                Position(number, tab + 1),
+                "yaml-tab-indent",
+                "a tab is used for indentation",
+                "indent with spaces",
+            )
+
+
+def _needs_depth_guard(text: str) -> bool:
+    # Nesting needs one of these characters per level; ordinary files have a few hundred.
+    return len(_STRUCTURE_CHARS.findall(text)) > 4 * MAX_DEPTH * 8
+
+
+def _depth_ok(text: str, problems: _Problems) -> bool:
+    """Measure nesting with the pure-Python parser, which keeps its state on the heap, before
+    libyaml sees the text."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    problems.add(
+                        _pos(event),
+                        "yaml-too-deep",
+                        f"mappings and lists are nested more than {MAX_DEPTH} deep",
+                        "flatten the structure",
+                    )
+                    return False
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as error:
+        problems.add_yaml_error(error)
+        return False
+    return True
+
+
+@dataclass
+class _Frame:
+    path: YamlPath
+    value: dict[str, Any] | list[Any]
+    key: str | None = None  # a mapping's pending key
+    key_pos: Position | None = None
+    key_seen: dict[str, Position] = field(default_factory=dict)
+    skip_value: bool = False  # the pending key was unusable
+    key_start: Position | None = None  # set when this collection is itself a (complex) key
+
+
+class _Builder:
+    """Builds plain Python values from parser events, checking every strictness rule."""
+
+    def __init__(self, problems: _Problems) -> None:
+        self.problems = problems
+        self.stack: list[_Frame] = []
+        self.documents = 0
+        self.loaded: LoadedYaml | None = None
+        self.doc = LoadedYaml(None)
+
+    def feed(self, event: yaml.Event) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self._start_document(event)
+        elif isinstance(event, yaml.ScalarEvent):
+            self._scalar(event)
+        elif isinstance(event, yaml.AliasEvent):
+            self._alias(event)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            self._start_collection(event)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            self._end_collection()
+        elif isinstance(event, yaml.DocumentEndEvent) and self.documents == 1:
+            self.loaded = self.doc
+
+    def _start_document(self, event: yaml.Event) -> None:
+        self.documents += 1
+        if self.documents == 2:
+            self.problems.add(
+                _pos(event),
+                "yaml-multiple-documents",
+                "the file holds more than one YAML document",
+                "keep one document per file; remove the `---` separator",
+            )
+        self.doc = LoadedYaml(None)
+
+    # -- positions and placement -------------------------------------------------------------
+
+    def _child_path(self) -> tuple[YamlPath, Position | None, bool] | None:
+        """The path of the value about to be placed, its key position, and whether to skip it."""
+        if not self.stack:
+            return (), None, False
+        frame = self.stack[-1]
+        if isinstance(frame.value, list):
+            return (*frame.path, len(frame.value)), None, False
+        if frame.key is None:
+            return None  # this node is a key
+        return (*frame.path, frame.key), frame.key_pos, frame.skip_value
+
+    def _place(self, value: Any, at: Position | None, plain: bool | None) -> None:
+        """Attach a finished value to its parent (or make it the document's root)."""
+        child = self._child_path()
+        if child is None:
+            raise AssertionError("keys are taken by _scalar and _end_collection")
+        path, key_pos, skip = child
+        if at is not None:
+            self.doc.nodes[path] = NodeInfo(key_pos, at, bool(plain))
+        if not self.stack:
+            if self.documents == 1:
+                self.doc.value = value
+            return
+        frame = self.stack[-1]
+        if isinstance(frame.value, list):
+            frame.value.append(value)
+        else:
+            if not skip and frame.key is not None:
+                frame.value[frame.key] = value
+            frame.key = None
+            frame.skip_value = False
+
+    def _end_collection(self) -> None:
+        frame = self.stack.pop()
+        if frame.key_start is None:
+            self._place(frame.value, None, None)
+            return
+        at = frame.key_start
+        self.problems.add(
+            at, "yaml-non-string-key", "a key must be a plain string, not a mapping or list"
+        )
+        self._take_key(f"<complex key at line {at.line}>", None, at)
+        self.stack[-1].skip_value = True
+
+    def _take_key(self, text: str, collapsed: str | None, at: Position) -> None:
+        """Record a mapping key. `collapsed` is what a YAML 1.1 reader turns a plain key into
+        (`on` and `yes` both become true), so keys that collapse count as duplicates."""
+        frame = self.stack[-1]
+        frame.key, frame.key_pos, frame.skip_value = text, at, False
+        if collapsed is not None:
+            self.problems.add(
+                at,
+                "yaml-non-string-key",
+                f"the key `{text}` is read as `{collapsed}`, not as a string",
+                "quote it",
+            )
+            self.doc.reported.add((*frame.path, text))
+        identity = collapsed if collapsed is not None else text
+        earlier = frame.key_seen.get(identity)
+        if earlier is not None:
+            self.problems.add(
+                at,
+                "yaml-duplicate-key",
+                f"duplicate key `{text}` (the same key as at line {earlier.line})",
+                "remove one of them; YAML would silently keep only the last",
+            )
+            frame.skip_value = True
+        else:
+            frame.key_seen[identity] = at
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _start_collection(self, event: yaml.CollectionStartEvent) -> None:
+        at = _pos(event)
+        kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
+        self._check_anchor_and_tag(event, at)
+        child = self._child_path()
+        key_start = None
+        if child is None:  # a complex key: reported when it ends, its contents ignored
+            key_start = at
+            path: YamlPath = (*self.stack[-1].path, f"<complex key at line {at.line}>")
+        else:
+            path, key_pos, _ = child
+            self.doc.nodes[path] = NodeInfo(key_pos, at, False)
+        if len(self.stack) >= MAX_DEPTH:
+            self.problems.add(
+                at,
+                "yaml-too-deep",
+                f"mappings and lists are nested more than {MAX_DEPTH} deep",
+                "flatten the structure",
+            )
+            raise _TooDeep
+        value: dict[str, Any] | list[Any] = {} if kind == "map" else []
+        self.stack.append(_Frame(path, value, key_start=key_start))
+
+    def _alias(self, event: yaml.AliasEvent) -> None:
+        at = _pos(event)
+        self.problems.add(
+            at,
+            "yaml-anchor",
+            f"alias `*{event.anchor}` is not allowed",
+            "write the value out in full; anchors and aliases are not supported",
+        )
+        self._mark_reported()
+        self._place(None, at, False)
+
+    def _scalar(self, event: yaml.ScalarEvent) -> None:
+        at = _pos(event)
+        if self._child_path() is None:
+            self._check_anchor_and_tag(event, at)
+            if _is_plain(event) and event.value == "<<":
+                self.problems.add(
+                    at,
+                    "yaml-anchor",
+                    "merge keys (`<<`) are not allowed",
+                    "write the merged fields out in full",
+                )
+                self._take_key("<<", None, at)
+                self.stack[-1].skip_value = True
+                return
+            self._take_key(event.value, _collapsed_key(event), at)
+            return
+        self._place(self._scalar_value(event, at), at, _is_plain(event))
+
+    def _scalar_value(self, event: yaml.ScalarEvent, at: Position) -> Any:
+        self._check_anchor_and_tag(event, at)
+        if event.tag not in (None, "!"):
+            return _explicit_scalar(event.tag or "", event.value)
+        if not _is_plain(event):
+            return event.value
+        tag = _resolve_plain(event.value)
+        value, ambiguous = _plain_scalar(tag, event.value)
+        if ambiguous:
+            self.problems.add(
+                at,
+                "yaml-ambiguous-value",
+                f"`{event.value}` is read as {ambiguous} by some YAML tools "
+                "and differently by others",
+                f'quote it ("{event.value}") for text, or write it as '
+                "plain JSON (true, false, 123, 1.5)",
+            )
+            self._mark_reported()
+        return value
+
+    def _check_anchor_and_tag(self, event: Any, at: Position) -> None:
+        if event.anchor is not None:
+            self.problems.add(
+                at,
+                "yaml-anchor",
+                f"anchor `&{event.anchor}` is not allowed",
+                "write the value out in full; anchors and aliases are not supported",
+            )
+        tag = event.tag
+        if tag not in (None, "!") and tag not in _JSON_TAGS:
+            self.problems.add(
+                at,
+                "yaml-tag",
+                f"the tag `{_short_tag(tag)}` is not allowed",
+                "remove it: only plain strings, numbers, booleans, null, "
+                "mappings and lists are allowed",
+            )
+            self._mark_reported()
+
+    def _mark_reported(self) -> None:
+        child = self._child_path()
+        if child is not None:
+            self.doc.reported.add(child[0])
+
+
+class _TooDeep(yaml.YAMLError):
+    """Raised from inside the event loop to stop at the first over-deep node."""
+
+
+def _pos(event: yaml.Event) -> Position:
+    mark = event.start_mark
+    return Position(mark.line + 1, mark.column + 1) if mark is not None else FILE_START
+
+
+def _resolve_plain(text: str) -> str:
+    """The tag PyYAML (YAML 1.1) gives an unquoted scalar."""
+    tag: str = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return tag
+
+
+def _is_plain(event: yaml.ScalarEvent) -> bool:
+    return event.style in (None, "")  # libyaml says "" where the Python parser says None
+
+
+def _short_tag(tag: str | None) -> str:
+    return (tag or "").replace("tag:yaml.org,2002:", "!!")
+
+
+def _json_text(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def _collapsed_key(event: yaml.ScalarEvent) -> str | None:
+    """What a plain key that is not a string turns into, in JSON terms; None for a string."""
+    if not _is_plain(event) or event.tag not in (None, "!"):
+        return None
+    tag = _resolve_plain(event.value)
+    if tag == "tag:yaml.org,2002:str":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return "true" if event.value.lower() in {"yes", "true", "on"} else "false"
+    if tag == "tag:yaml.org,2002:null":
+        return "null"
+    if tag == "tag:yaml.org,2002:int" and _CORE_INT.match(event.value):
+        return str(int(event.value))
+    return event.value
+
+
+def _plain_scalar(tag: str, text: str) -> tuple[Any, str | None]:
+    """The value of an unquoted scalar, and what it is ambiguously read as (or None)."""
+    if tag == "tag:yaml.org,2002:null":
+        return None, None if text in _CORE_NULL else "null"
+    if tag == "tag:yaml.org,2002:bool":
+        if text in _CORE_BOOL:
+            return _CORE_BOOL[text], None
+        return text, "a boolean"
+    if tag == "tag:yaml.org,2002:int":
+        return (int(text), None) if _CORE_INT.match(text) else (text, "a number")
+    if tag == "tag:yaml.org,2002:float":
+        if _CORE_FLOAT.match(text):
+            return float(text), None
+        return text, "a number" if not _CORE_OTHER.match(text) else "a non-finite number"
+    if tag == "tag:yaml.org,2002:timestamp":
+        return text, "a date"
+    if _CORE_FLOAT.match(text) or _CORE_OTHER.match(text):
+        return text, "a number"
+    return text, None
+
+
+def _explicit_scalar(tag: str, text: str) -> Any:
+    """A scalar with an explicit JSON tag such as `!!str 0123`; other tags are reported."""
+    if tag == "tag:yaml.org,2002:int" and _CORE_INT.match(text):
+        return int(text)
+    if tag == "tag:yaml.org,2002:float" and _CORE_FLOAT.match(text):
+        return float(text)
+    if tag == "tag:yaml.org,2002:bool" and text in _CORE_BOOL:
+        return _CORE_BOOL[text]
+    if tag == "tag:yaml.org,2002:null" and text in _CORE_NULL:
+        return None
+    return text
+
+
+def iter_paths(value: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, Any]]:
+    """Every (path, value) pair of a loaded value, depth first, without recursion."""
+    stack: list[tuple[YamlPath, Any]] = [(path, value)]
+    while stack:
+        here, item = stack.pop()
+        yield here, item
+        if isinstance(item, dict):
+            stack.extend(((*here, key), child) for key, child in reversed(item.items()))
+        elif isinstance(item, list):
+            pairs = list(enumerate(item))
+            stack.extend(((*here, index), child) for index, child in reversed(pairs))
