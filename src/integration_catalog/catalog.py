@@ -9,6 +9,7 @@ from pathlib import Path
 from .checks import SourceIntegration, check_integration
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic
+from .resolve import Resolved, resolve
 from .source import INTEGRATIONS_DIR, SourceDir, discover, read_yaml_file
 
 
@@ -16,7 +17,10 @@ from .source import INTEGRATIONS_DIR, SourceDir, discover, read_yaml_file
 class Catalog:
     root: Path
     settings: Settings
-    integrations: tuple[SourceIntegration, ...]
+    integrations: tuple[Resolved, ...]  # sorted by publisher then slug; tombstones included
+
+    def get(self, key: str) -> Resolved | None:
+        return next((item for item in self.integrations if item.key == key), None)
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,16 @@ class SelectionError(Exception):
     """A path given to `validate` that is not part of the catalog."""
 
 
-def load_catalog(root: Path, only: Iterable[Path] = ()) -> LoadResult:
-    """Load and check the whole catalog. With `only`, report just the problems of those
-    integration directories or files (cross-file rules still see the whole catalog)."""
+def load_catalog(
+    root: Path,
+    only: Iterable[Path] = (),
+    *,
+    allow_shallow: bool = False,
+    source_date_epoch: int | None = None,
+) -> LoadResult:
+    """Load and check the whole catalog and resolve its history. With `only`, report just the
+    problems of those integration directories or files (cross-file rules still see the whole
+    catalog). Raises ShallowRepository or GitError for an unusable repository."""
     settings, diagnostics = load_settings(root)
     sources, layout = discover(root)
     diagnostics.extend(layout)
@@ -47,7 +58,15 @@ def load_catalog(root: Path, only: Iterable[Path] = ()) -> LoadResult:
         diagnostics.extend(problems)
         if item is not None:
             integrations.append(item)
-    catalog = Catalog(root, settings, tuple(integrations))
+    resolved, problems = resolve(
+        root,
+        settings,
+        integrations,
+        allow_shallow=allow_shallow,
+        source_date_epoch=source_date_epoch,
+    )
+    diagnostics.extend(problems)
+    catalog = Catalog(root, settings, tuple(resolved))
     files = 2 + len(sources)
     selection = _selection(root, only, sources)
     if selection is not None:

@@ -5,6 +5,7 @@ problems (Click's own usage errors are 2 as well)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import click
 
-from .catalog import SelectionError, load_catalog
+from .catalog import LoadResult, SelectionError, load_catalog
 from .config import CatalogRootNotFound, find_root
-from .diagnostics import Severity
+from .diagnostics import Severity, did_you_mean
+from .gitrepo import GitError
 from .report import REPORTERS, Summary
+from .resolve import ShallowRepository, versions_json
 
 EXIT_OK, EXIT_ERRORS, EXIT_ENVIRONMENT = 0, 1, 2
 
@@ -68,18 +71,84 @@ def _environment_error(message: str) -> click.exceptions.Exit:
     return click.exceptions.Exit(EXIT_ENVIRONMENT)
 
 
+def _source_date_epoch() -> int | None:
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise _environment_error(f"SOURCE_DATE_EPOCH must be whole seconds, not {value!r}")
+    return int(value)
+
+
+def _load(ctx: Context, paths: tuple[Path, ...], *, allow_shallow: bool) -> LoadResult:
+    """Load the catalog; environment problems become exit code 2 with the reason."""
+    root = _root(ctx)
+    try:
+        return load_catalog(
+            root, paths, allow_shallow=allow_shallow, source_date_epoch=_source_date_epoch()
+        )
+    except (SelectionError, ShallowRepository, GitError) as error:
+        raise _environment_error(str(error)) from None
+
+
+def _report(result: LoadResult, output_format: str) -> bool:
+    """Print the diagnostics; whether there were errors."""
+    summary = Summary.of(result.diagnostics, result.files_checked)
+    REPORTERS[output_format](result.diagnostics, summary, sys.stdout.isatty())
+    return any(d.severity is Severity.ERROR for d in result.diagnostics)
+
+
+allow_shallow_option = click.option(
+    "--allow-shallow",
+    is_flag=True,
+    help="Work in a shallow clone anyway (versions and dates may be wrong).",
+)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @format_option
+@allow_shallow_option
 @click.pass_obj
-def validate(ctx: Context, paths: tuple[Path, ...], output_format: str) -> None:
+def validate(
+    ctx: Context, paths: tuple[Path, ...], output_format: str, allow_shallow: bool
+) -> None:
     """Check the catalog (or only the given integration directories) and report every problem."""
-    root = _root(ctx)
-    try:
-        result = load_catalog(root, paths)
-    except SelectionError as error:
-        raise _environment_error(str(error)) from None
-    summary = Summary.of(result.diagnostics, result.files_checked)
-    REPORTERS[output_format](result.diagnostics, summary, sys.stdout.isatty())
-    has_errors = any(d.severity is Severity.ERROR for d in result.diagnostics)
-    raise click.exceptions.Exit(EXIT_ERRORS if has_errors else EXIT_OK)
+    result = _load(ctx, paths, allow_shallow=allow_shallow)
+    raise click.exceptions.Exit(EXIT_ERRORS if _report(result, output_format) else EXIT_OK)
+
+
+@main.command()
+@click.argument("integration", metavar="PUBLISHER/SLUG")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@allow_shallow_option
+@click.pass_obj
+def versions(ctx: Context, integration: str, output_format: str, allow_shallow: bool) -> None:
+    """List an integration's published versions, newest first, and which one is current."""
+    result = _load(ctx, (), allow_shallow=allow_shallow)
+    item = result.catalog.get(integration.strip("/"))
+    if item is None:
+        known = [i.key for i in result.catalog.integrations]
+        hint = did_you_mean(integration, known)
+        click.echo(
+            f"catalog: no integration `{integration}` in the catalog"
+            + (f"; {hint}" if hint else ""),
+            err=True,
+        )
+        raise click.exceptions.Exit(EXIT_ERRORS)
+    if output_format == "json":
+        click.echo(json.dumps(versions_json(item), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{item.key}: current version {item.current_version or 'none (draft)'}")
+    for snapshot in item.versions:
+        marker = "*" if snapshot.version == item.current_version else " "
+        click.echo(
+            f"{marker} {snapshot.version:<20} {snapshot.published_at}  "
+            f"{snapshot.commit[:12]}  {snapshot.digest}"
+        )

@@ -82,7 +82,15 @@ CODES: dict[str, str] = {
     "default-invalid": "A `manifest.defaults` value does not validate against its property.",
     # cross-file
     "trust-tier-not-granted": "The claimed trust tier is not granted by `publishers.yaml`.",
-    "catalog-config": "`catalog.yaml` is missing or invalid.",
+    "catalog-config": "`catalog.yaml` or `publishers.yaml` is missing or invalid.",
+    # git history and tags
+    "git-no-repository": "The catalog is not in a git repository; everything is a draft.",
+    "git-dirty": "The work tree has uncommitted changes.",
+    "tag-invalid-version": "A tag matches the tag pattern but its version is not SemVer 2.0.",
+    "tag-build-metadata": "Two tags publish the same version, differing only in build metadata.",
+    "tag-missing-file": "A tag's commit has no `integration.yaml` for that integration.",
+    "snapshot-invalid": "A published version no longer passes today's checks.",
+    "tombstone-unreadable": "A deleted integration's published versions can no longer be read.",
 }
 
 

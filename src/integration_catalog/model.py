@@ -4,6 +4,7 @@ that consumers read (the contract in docs/api.md; never rename, drop or retype a
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
@@ -160,6 +161,26 @@ class IntegrationSource(_Source):
         "`type: object`. Non-secret values only.",
     )
     authConfig: AuthConfig = Field(default_factory=lambda: NoAuth(type="none"))
+
+
+# The namespace of integration ids: id = UUIDv5(ID_NAMESPACE, "publisher/slug"). Never change it.
+ID_NAMESPACE = uuid.UUID("6f1c7c0e-3b0a-5d8e-9a51-2f4c1e7b9d30")
+
+
+def integration_id(publisher: str, slug: str) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, f"{publisher}/{slug}"))
+
+
+def published_fields(
+    spec: IntegrationSource,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """`manifest`, `variablesSchema` and `authConfig` as published: defaults filled in, absent
+    optional values left out."""
+    return (
+        spec.manifest.model_dump(mode="json", exclude_none=True),
+        spec.variablesSchema,
+        spec.authConfig.model_dump(mode="json", exclude_none=True),
+    )
 
 
 class PublisherEntry(_Source):

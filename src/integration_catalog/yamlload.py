@@ -411,6 +411,10 @@ class _Builder:
             f"alias `*{event.anchor}` is not allowed",
             "write the value out in full; anchors and aliases are not supported",
         )
+        if self._child_path() is None:  # an alias used as a key: skip it and its value
+            self._take_key(f"*{event.anchor}", None, at)
+            self.stack[-1].skip_value = True
+            return
         self._mark_reported()
         self._place(None, at, False)
 

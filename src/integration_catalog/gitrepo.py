@@ -1,0 +1,237 @@
+"""Everything the catalog learns from git. The only module that runs git.
+
+It starts a fixed number of git processes whatever the catalog's size: one `rev-parse` (where
+is the repository, is it shallow), one `log -1` (HEAD's time), one `status`, one `for-each-ref`
+for all tags, one `log --name-status` for the whole history of `integrations/`, and one
+`cat-file --batch` for every historical file read.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+GIT_TIMEOUT_SECONDS = 600
+# Keep git's own configuration and locale from changing what it prints.
+_GIT_ENV = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
+
+
+class GitError(Exception):
+    """git is missing, failed, or the repository is unusable (an environment problem)."""
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str  # without refs/tags/
+    commit: str  # the peeled commit
+    published: int  # unix seconds: the tagger date of an annotated tag, else the commit date
+    annotated: bool
+
+
+@dataclass
+class DirHistory:
+    """What the history says of one directory (relative to the catalog root)."""
+
+    created: int  # author date of the oldest commit touching it
+    created_by: str  # author name of that commit
+    updated: int  # committer date of the newest commit touching it
+    deleted: int | None = None  # committer date of the commit that last deleted its main file
+
+
+@dataclass(frozen=True)
+class RepoState:
+    """The repository as a whole: where it is, and what cannot be read from history."""
+
+    toplevel: Path
+    prefix: str  # the catalog root relative to the top level, "" or ending in "/"
+    shallow: bool
+    head_time: int | None  # None for a repository with no commits
+    dirty: frozenset[str] = field(default_factory=frozenset)  # changed paths, root-relative
+
+
+@dataclass(frozen=True)
+class Blob:
+    oid: str
+    data: bytes
+
+
+def _run(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            env={**os.environ, **_GIT_ENV},
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"`git {args[0]}` did not finish in {GIT_TIMEOUT_SECONDS} s") from None
+    if check and result.returncode != 0:
+        raise GitError(f"`git {' '.join(args[:2])}` failed: {_stderr(result.stderr)}")
+    return result
+
+
+def _stderr(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").strip().splitlines()[-1:][0] if raw.strip() else "?"
+
+
+def open_repo(root: Path) -> RepoState | None:
+    """The repository holding `root`, or None when `root` is not in a git work tree."""
+    probe = _run(
+        [
+            "rev-parse",
+            "--is-inside-work-tree",
+            "--show-toplevel",
+            "--show-prefix",
+            "--is-shallow-repository",
+        ],
+        root,
+        check=False,
+    )
+    if probe.returncode != 0:
+        if b"not a git repository" in probe.stderr:
+            return None
+        raise GitError(f"git cannot read the repository: {_stderr(probe.stderr)}")
+    _, toplevel, prefix, shallow = [*probe.stdout.decode().split("\n"), "", ""][:4]
+    head = _run(["log", "-1", "--format=%ct"], root, check=False)
+    head_time = int(head.stdout) if head.returncode == 0 and head.stdout.strip() else None
+    return RepoState(
+        Path(toplevel), prefix, shallow.strip() == "true", head_time, _dirty_paths(root, prefix)
+    )
+
+
+def _dirty_paths(root: Path, prefix: str) -> frozenset[str]:
+    """Changed and untracked files under the catalog root, relative to it."""
+    status = _run(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "."], root)
+    paths: set[str] = set()
+    entries = iter(status.stdout.decode("utf-8", "surrogateescape").split("\0"))
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        paths.add(entry[3:])
+        if entry[0] in "RC":  # a rename names its source next
+            paths.add(next(entries, ""))
+    # Porcelain output is relative to the top level whatever the working directory.
+    return frozenset(path.removeprefix(prefix) for path in paths if path.startswith(prefix))
+
+
+def list_tags(root: Path) -> list[Tag]:
+    """Every tag, annotated or lightweight, peeled to its commit; tags of non-commits skipped."""
+    fields = [
+        "refname:strip=2",
+        "objecttype",
+        "objectname",
+        "*objecttype",
+        "*objectname",
+        "taggerdate:unix",
+        "committerdate:unix",
+        "*committerdate:unix",
+    ]
+    fmt = "%00".join(f"%({name})" for name in fields)
+    out = _run(["for-each-ref", f"--format={fmt}", "refs/tags"], root).stdout
+    tags: list[Tag] = []
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        name, kind, oid, peeled_kind, peeled, tagger, committed, peeled_committed = line.split("\0")
+        if kind == "commit":
+            tags.append(Tag(name, oid, int(committed), annotated=False))
+        elif kind == "tag" and peeled_kind == "commit":
+            tags.append(Tag(name, peeled, int(tagger or peeled_committed), annotated=True))
+    return tags
+
+
+def directory_history(root: Path, prefix: str, under: str, main_file: str) -> dict[str, DirHistory]:
+    """For every `under/<publisher>/<slug>` directory that ever existed: when it was created,
+    by whom, last touched, and (if `main_file` in it was deleted last) when it was deleted.
+    Paths are relative to the catalog root, which is `prefix` below the top level."""
+    fmt = "%x01%H%x02%at%x02%an%x02%ct"
+    out = _run(
+        ["log", "-z", "--name-status", "--no-renames", f"--format={fmt}", "--", under], root
+    ).stdout.decode("utf-8", "surrogateescape")
+    history: dict[str, DirHistory] = {}
+    deletions_seen: set[str] = set()
+    for chunk in out.split("\x01")[1:]:  # newest commit first
+        header, _, changes = chunk.partition("\0")
+        _, author_time, author, commit_time = header.split("\x02")
+        tokens = changes.lstrip("\n").split("\0")
+        for status, path in zip(tokens[::2], tokens[1::2], strict=False):
+            directory = _integration_dir(path.removeprefix(prefix), under)
+            if directory is None:
+                continue
+            entry = history.get(directory)
+            if entry is None:
+                entry = history[directory] = DirHistory(int(author_time), author, int(commit_time))
+            entry.created, entry.created_by = int(author_time), author
+            if path.endswith("/" + main_file) and directory not in deletions_seen:
+                deletions_seen.add(directory)  # only the newest change to the file counts
+                entry.deleted = int(commit_time) if status == "D" else None
+    return history
+
+
+def _integration_dir(path: str, under: str) -> str | None:
+    parts = path.split("/")
+    if len(parts) < 4 or parts[0] != under:
+        return None
+    return "/".join(parts[:3])
+
+
+def read_blobs(root: Path, specs: Iterable[str]) -> Iterator[tuple[str, Blob | None]]:
+    """Read `<commit>:<path>` objects through one `git cat-file --batch` process, in order.
+    A missing object gives None."""
+    wanted = list(specs)
+    if not wanted:
+        return
+    try:
+        process = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **_GIT_ENV},
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    assert process.stdin is not None and process.stdout is not None
+    writer = threading.Thread(target=_feed, args=(process.stdin, wanted), daemon=True)
+    writer.start()
+    try:
+        for spec in wanted:
+            yield spec, _read_one(process.stdout)
+    finally:
+        process.stdout.close()
+        process.kill()
+        process.wait()
+        writer.join()
+
+
+def _feed(stdin: IO[bytes], specs: list[str]) -> None:
+    try:
+        for spec in specs:
+            stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
+        stdin.close()
+    except (BrokenPipeError, ValueError, OSError):
+        pass  # the reader stopped early
+
+
+def _read_one(stdout: IO[bytes]) -> Blob | None:
+    header = stdout.readline()
+    if not header:
+        raise GitError("git cat-file stopped before answering every request")
+    parts = header.split()
+    if len(parts) != 3 or parts[1] != b"blob":
+        if len(parts) == 3:  # an object that is not a file (a directory): skip its content
+            stdout.read(int(parts[2]) + 1)
+        return None
+    size = int(parts[2])
+    data = stdout.read(size)
+    stdout.read(1)  # the newline after the content
+    return Blob(parts[0].decode(), data)

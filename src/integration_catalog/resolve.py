@@ -1,0 +1,330 @@
+"""Resolve what git knows about each integration: its published versions (from tags, with their
+snapshots), `currentVersion`, `createdAt`, `updatedAt`, `createdBy`, and tombstones."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import semver
+
+from .checks import SourceIntegration, check_integration
+from .config import CATALOG_FILE, Settings
+from .diagnostics import Diagnostic, Severity
+from .gitrepo import DirHistory, RepoState, directory_history, list_tags, open_repo, read_blobs
+from .model import IntegrationSource, integration_id, published_fields, utc_rfc3339
+from .source import INTEGRATION_FILE, INTEGRATIONS_DIR, SourceDir
+from .versions import Snapshot, VersionTag, current_version, match_tags, newest_first, rfc3339
+from .yamlload import load_yaml
+
+
+class ShallowRepository(Exception):
+    """The history is cut short, so versions and dates would be wrong."""
+
+
+SHALLOW_HINT = (
+    "the repository is a shallow clone, so versions and dates cannot be derived from its "
+    "history; fetch the whole history and the tags (`git fetch --unshallow --tags`, or "
+    "`fetch-depth: 0` with `fetch-tags: true` in actions/checkout), or pass --allow-shallow"
+)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One integration with everything git says about it."""
+
+    source: SourceDir
+    spec: IntegrationSource
+    versions: tuple[Snapshot, ...]  # newest first
+    current_version: str | None
+    created_at: str
+    updated_at: str
+    created_by: str
+    deleted_at: str | None
+    tombstone: bool  # the directory is gone; the record comes from the last snapshot
+
+    @property
+    def key(self) -> str:
+        return self.source.key
+
+
+@dataclass(frozen=True)
+class GitFacts:
+    """What was read from git, once, for the whole catalog."""
+
+    state: RepoState | None
+    tags: dict[str, list[VersionTag]]
+    history: dict[str, DirHistory]
+    reference_time: int
+
+
+def reference_time(state: RepoState | None, source_date_epoch: int | None) -> int:
+    """What "now" means for a build: SOURCE_DATE_EPOCH, else HEAD's time, else the clock."""
+    if source_date_epoch is not None:
+        return source_date_epoch
+    if state is not None and state.head_time is not None:
+        return state.head_time
+    return int(time.time())
+
+
+def resolve(
+    root: Path,
+    settings: Settings,
+    items: Iterable[SourceIntegration],
+    *,
+    allow_shallow: bool = False,
+    source_date_epoch: int | None = None,
+) -> tuple[list[Resolved], list[Diagnostic]]:
+    """Read git once and resolve every integration, tombstones included."""
+    diagnostics: list[Diagnostic] = []
+    items = list(items)
+    state = open_repo(root)
+    if state is None:
+        diagnostics.append(
+            Diagnostic(
+                CATALOG_FILE,
+                1,
+                1,
+                Severity.WARNING,
+                "git-no-repository",
+                "the catalog is not in a git repository: every integration is a draft and times "
+                "are the build's reference time",
+                "run `git init` and commit, then tag releases",
+            )
+        )
+    elif state.shallow and not allow_shallow:
+        raise ShallowRepository(SHALLOW_HINT)
+    facts = _read_git(
+        root, state, settings, items, source_date_epoch=source_date_epoch, diagnostics=diagnostics
+    )
+    snapshots = _load_snapshots(root, state, settings, facts.tags, diagnostics)
+    resolved = [_from_tree(item, facts, snapshots.get(item.source.key, ())) for item in items]
+    present = {item.source.key for item in items}
+    for key in sorted(snapshots.keys() - present):
+        tombstone = _tombstone(key, snapshots[key], facts, diagnostics)
+        if tombstone is not None:
+            resolved.append(tombstone)
+    if state is not None:
+        diagnostics.extend(_dirty_warning(state))
+    return sorted(resolved, key=lambda r: r.key), diagnostics
+
+
+def _read_git(
+    root: Path,
+    state: RepoState | None,
+    settings: Settings,
+    items: list[SourceIntegration],
+    *,
+    source_date_epoch: int | None,
+    diagnostics: list[Diagnostic],
+) -> GitFacts:
+    when = reference_time(state, source_date_epoch)
+    if state is None or state.head_time is None:
+        return GitFacts(state, {}, {}, when)
+    yaml_paths = {item.source.key: item.source.yaml_path for item in items}
+    tags, problems = match_tags(list_tags(root), settings.config.tagPattern, yaml_paths)
+    diagnostics.extend(problems)
+    history = directory_history(root, state.prefix, INTEGRATIONS_DIR, INTEGRATION_FILE)
+    return GitFacts(state, tags, history, when)
+
+
+def _load_snapshots(
+    root: Path,
+    state: RepoState | None,
+    settings: Settings,
+    tags: dict[str, list[VersionTag]],
+    diagnostics: list[Diagnostic],
+) -> dict[str, tuple[Snapshot, ...]]:
+    """Read every tagged `integration.yaml` through one git process; parse each blob once."""
+    if state is None or not tags:
+        return {}
+    wanted = [item for key in sorted(tags) for item in newest_first(tags[key])]
+    specs = [f"{item.tag.commit}:{state.prefix}{_yaml_path(item.key)}" for item in wanted]
+    parsed: dict[str, tuple[_Parsed | None, list[Diagnostic]]] = {}
+    found: dict[str, list[Snapshot]] = {}
+    for item, (_, blob) in zip(wanted, read_blobs(root, specs), strict=True):
+        where = _yaml_path(item.key)
+        if blob is None:
+            diagnostics.append(
+                Diagnostic(
+                    where,
+                    1,
+                    1,
+                    Severity.WARNING,
+                    "tag-missing-file",
+                    f"tag `{item.tag.name}` is ignored: its commit {item.tag.commit[:12]} has no "
+                    f"{where}",
+                    "tag the commit that holds the integration, or delete the tag",
+                )
+            )
+            continue
+        if blob.oid not in parsed:
+            parsed[blob.oid] = _parse_snapshot(item.key, blob.data, settings)
+        fields, problems = parsed[blob.oid]
+        if problems:
+            first = problems[0]
+            diagnostics.append(
+                Diagnostic(
+                    where,
+                    1,
+                    1,
+                    Severity.WARNING,
+                    "snapshot-invalid",
+                    f"published version `{item.tag.name}` no longer passes today's checks "
+                    f"(line {first.line}: {first.message})"
+                    + ("" if fields is not None else "; it cannot be read and is left out"),
+                    "published versions cannot be edited; release a fixed version",
+                )
+            )
+        if fields is None:
+            continue
+        manifest, variables, auth, spec = fields
+        found.setdefault(item.key, []).append(
+            Snapshot(
+                str(item.version),
+                item.tag.name,
+                rfc3339(item.tag.published),
+                item.tag.commit,
+                manifest,
+                variables,
+                auth,
+                spec,
+            )
+        )
+    return {key: tuple(value) for key, value in found.items()}
+
+
+_Parsed = tuple[dict[str, Any], dict[str, Any], dict[str, Any], IntegrationSource | None]
+
+
+def _parse_snapshot(
+    key: str, data: bytes, settings: Settings
+) -> tuple[_Parsed | None, list[Diagnostic]]:
+    """The published fields of one tagged file, and what today's checks say of it."""
+    publisher, _, slug = key.partition("/")
+    source = SourceDir(publisher, slug, frozenset({INTEGRATION_FILE}))
+    doc, problems = load_yaml(source.yaml_path, data)
+    if doc is None:
+        return None, problems
+    item, problems = check_integration(source, doc, settings)
+    errors = [d for d in problems if d.severity is Severity.ERROR]
+    if item is not None:
+        return (*published_fields(item.spec), item.spec), errors
+    raw = doc.value
+    manifest, variables, auth = (
+        _as_dict(raw.get(name)) for name in ("manifest", "variablesSchema", "authConfig")
+    )
+    return (manifest, variables, auth, None), errors
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _yaml_path(key: str) -> str:
+    return f"{INTEGRATIONS_DIR}/{key}/{INTEGRATION_FILE}"
+
+
+def _from_tree(
+    item: SourceIntegration, facts: GitFacts, versions: tuple[Snapshot, ...]
+) -> Resolved:
+    source, spec = item.source, item.spec
+    history = facts.history.get(source.rel_dir)
+    dirty = facts.state is not None and any(
+        path == source.rel_dir or path.startswith(source.rel_dir + "/")
+        for path in facts.state.dirty
+    )
+    created = history.created if history else facts.reference_time
+    updated = history.updated if history else facts.reference_time
+    if dirty:
+        updated = max(updated, facts.reference_time)
+    author = history.created_by if history else source.publisher
+    return Resolved(
+        source=source,
+        spec=spec,
+        versions=versions,
+        current_version=_current(versions),
+        created_at=rfc3339(created),
+        updated_at=rfc3339(updated),
+        created_by=spec.createdBy or author,
+        deleted_at=utc_rfc3339(spec.deletedAt) if spec.deletedAt else None,
+        tombstone=False,
+    )
+
+
+def _current(versions: tuple[Snapshot, ...]) -> str | None:
+    chosen = current_version(semver.Version.parse(s.version) for s in versions)
+    return str(chosen) if chosen is not None else None
+
+
+def _tombstone(
+    key: str, versions: tuple[Snapshot, ...], facts: GitFacts, diagnostics: list[Diagnostic]
+) -> Resolved | None:
+    """A published integration whose directory was deleted keeps a record built from its
+    newest snapshot that still reads as a valid integration."""
+    publisher, _, slug = key.partition("/")
+    source = SourceDir(publisher, slug, frozenset())
+    history = facts.history.get(source.rel_dir)
+    spec = next((s.spec for s in versions if s.spec is not None), None)
+    if spec is None:
+        diagnostics.append(
+            Diagnostic(
+                _yaml_path(key),
+                1,
+                1,
+                Severity.WARNING,
+                "tombstone-unreadable",
+                f"`{key}` was deleted after it was published, but none of its published versions "
+                "can be read any more, so consumers get no record of its deletion",
+                "restore the directory with `deletedAt` set instead of deleting it",
+            )
+        )
+        return None
+    deleted = history.deleted if history and history.deleted else facts.reference_time
+    return Resolved(
+        source=source,
+        spec=spec,
+        versions=versions,
+        current_version=_current(versions),
+        created_at=rfc3339(history.created if history else deleted),
+        updated_at=rfc3339(deleted),
+        created_by=spec.createdBy or (history.created_by if history else publisher),
+        deleted_at=rfc3339(deleted),
+        tombstone=True,
+    )
+
+
+def _dirty_warning(state: RepoState) -> list[Diagnostic]:
+    relevant = sorted(
+        p for p in state.dirty if p.startswith(INTEGRATIONS_DIR + "/") or p in (CATALOG_FILE,)
+    )
+    if not relevant:
+        return []
+    shown = ", ".join(relevant[:3]) + (
+        f" and {len(relevant) - 3} more" if len(relevant) > 3 else ""
+    )
+    return [
+        Diagnostic(
+            CATALOG_FILE,
+            1,
+            1,
+            Severity.WARNING,
+            "git-dirty",
+            f"the work tree has uncommitted changes ({shown}); their dates are the build's "
+            "reference time",
+            "commit the changes for reproducible dates",
+        )
+    ]
+
+
+def versions_json(item: Resolved) -> dict[str, Any]:
+    """`versions.json` of one integration: its id, current version and snapshots, newest
+    first."""
+    return {
+        "integrationId": integration_id(item.source.publisher, item.source.slug),
+        "currentVersion": item.current_version,
+        "versions": [snapshot.as_json() for snapshot in item.versions],
+    }

@@ -1,0 +1,166 @@
+"""Published versions: which tags name a version of which integration, how versions are ordered,
+which one is current, and the snapshot each one publishes. Pure functions; git is read elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cmp_to_key
+from typing import Any
+
+import semver
+
+from .diagnostics import Diagnostic, Severity
+from .gitrepo import Tag
+from .model import NAME_PATTERN, IntegrationSource
+
+_NAME = NAME_PATTERN.strip("^$")
+
+
+def tag_regex(pattern: str) -> re.Pattern[str]:
+    """The regular expression of a `tagPattern` such as `{publisher}/{slug}/v{version}`."""
+    parts = re.split(r"(\{publisher\}|\{slug\}|\{version\})", pattern)
+    groups = {
+        "{publisher}": f"(?P<publisher>{_NAME})",
+        "{slug}": f"(?P<slug>{_NAME})",
+        "{version}": r"(?P<version>[^/\s]+)",
+    }
+    return re.compile("".join(groups.get(part, re.escape(part)) for part in parts) + r"\Z")
+
+
+def rfc3339(unix_seconds: int) -> str:
+    return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class VersionTag:
+    """A tag that names a valid version of one integration."""
+
+    key: str  # publisher/slug
+    version: semver.Version
+    tag: Tag
+
+
+def match_tags(
+    tags: Iterable[Tag], pattern: str, yaml_path_of: dict[str, str]
+) -> tuple[dict[str, list[VersionTag]], list[Diagnostic]]:
+    """Group the tags that match the pattern by integration; warn about invalid versions and
+    refuse versions that differ only in build metadata. `yaml_path_of` maps each key to the
+    file its diagnostics are reported on."""
+    regex = tag_regex(pattern)
+    found: dict[str, list[VersionTag]] = defaultdict(list)
+    diagnostics: list[Diagnostic] = []
+    for tag in sorted(tags, key=lambda t: t.name):
+        match = regex.match(tag.name)
+        if match is None:
+            continue
+        key = f"{match['publisher']}/{match['slug']}"
+        where = yaml_path_of.get(key, f"integrations/{key}/integration.yaml")
+        try:
+            version = semver.Version.parse(match["version"])
+        except ValueError:
+            diagnostics.append(
+                Diagnostic(
+                    where,
+                    1,
+                    1,
+                    Severity.WARNING,
+                    "tag-invalid-version",
+                    f"tag `{tag.name}` is ignored: `{match['version']}` is not a SemVer 2.0 "
+                    "version",
+                    "name release tags like 1.2.0 or 2.0.0-rc.1; delete or re-create this tag",
+                )
+            )
+            continue
+        found[key].append(VersionTag(key, version, tag))
+    for key, items in found.items():
+        diagnostics.extend(
+            _build_metadata_clashes(
+                items, yaml_path_of.get(key, f"integrations/{key}/integration.yaml")
+            )
+        )
+    return dict(found), diagnostics
+
+
+def _build_metadata_clashes(items: list[VersionTag], where: str) -> Iterator[Diagnostic]:
+    by_precedence: dict[str, list[VersionTag]] = defaultdict(list)
+    for item in items:
+        by_precedence[str(item.version.replace(build=None))].append(item)
+    for version, clash in sorted(by_precedence.items()):
+        if len(clash) > 1:
+            names = ", ".join(f"`{c.tag.name}`" for c in clash)
+            yield Diagnostic(
+                where,
+                1,
+                1,
+                Severity.ERROR,
+                "tag-build-metadata",
+                f"tags {names} publish version {version} more than once (they differ only in "
+                "build metadata, which SemVer ignores when ordering)",
+                "keep one tag per version: delete the others",
+            )
+
+
+def _by_precedence(a: VersionTag, b: VersionTag) -> int:
+    return b.version.compare(a.version)
+
+
+def newest_first(items: Iterable[VersionTag]) -> list[VersionTag]:
+    """Highest SemVer precedence first (1.10.0 above 1.9.0, 2.0.0 above 2.0.0-rc.1)."""
+    return sorted(items, key=cmp_to_key(_by_precedence))
+
+
+def current_version(versions: Iterable[semver.Version]) -> semver.Version | None:
+    """The highest release; where there are only pre-releases, the highest pre-release."""
+    ordered = sorted(versions, reverse=True)  # Version orders by SemVer precedence
+    releases = [v for v in ordered if v.prerelease is None]
+    candidates = releases or ordered
+    return candidates[0] if candidates else None
+
+
+def canonical_json(value: Any) -> bytes:
+    """Keys sorted at every level, no spaces, UTF-8 kept as is: the digest's input."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def digest(manifest: Any, variables_schema: Any, auth_config: Any) -> str:
+    content = {"authConfig": auth_config, "manifest": manifest, "variablesSchema": variables_schema}
+    return "sha256:" + hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One published version, as consumers get it in versions.json."""
+
+    version: str
+    tag: str
+    published_at: str
+    commit: str
+    manifest: dict[str, Any]
+    variables_schema: dict[str, Any]
+    auth_config: dict[str, Any]
+    # The snapshot as a whole integration, when it still validates (tombstones are built from it).
+    spec: IntegrationSource | None = field(default=None, compare=False)
+
+    @property
+    def digest(self) -> str:
+        return digest(self.manifest, self.variables_schema, self.auth_config)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "publishedAt": self.published_at,
+            "commit": self.commit,
+            "manifest": self.manifest,
+            "variablesSchema": self.variables_schema,
+            "authConfig": self.auth_config,
+            "digest": self.digest,
+        }
