@@ -18,6 +18,7 @@ class Catalog:
     root: Path
     settings: Settings
     integrations: tuple[Resolved, ...]  # sorted by publisher then slug; tombstones included
+    reference_time: int  # unix seconds: SOURCE_DATE_EPOCH, else HEAD's commit time
 
     def get(self, key: str) -> Resolved | None:
         return next((item for item in self.integrations if item.key == key), None)
@@ -58,7 +59,7 @@ def load_catalog(
         diagnostics.extend(problems)
         if item is not None:
             integrations.append(item)
-    resolved, problems = resolve(
+    resolution, problems = resolve(
         root,
         settings,
         integrations,
@@ -66,7 +67,7 @@ def load_catalog(
         source_date_epoch=source_date_epoch,
     )
     diagnostics.extend(problems)
-    catalog = Catalog(root, settings, tuple(resolved))
+    catalog = Catalog(root, settings, tuple(resolution.integrations), resolution.reference_time)
     files = 2 + len(sources)
     selection = _selection(root, only, sources)
     if selection is not None:

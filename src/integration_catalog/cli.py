@@ -8,15 +8,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from .build import BuildOptions
+from .build import build as build_catalog
 from .catalog import LoadResult, SelectionError, load_catalog
 from .config import CatalogRootNotFound, find_root
 from .diagnostics import Severity, did_you_mean
 from .gitrepo import GitError
+from .output import OutputError
 from .report import REPORTERS, Summary
 from .resolve import ShallowRepository, versions_json
 
@@ -152,3 +156,68 @@ def versions(ctx: Context, integration: str, output_format: str, allow_shallow: 
             f"{marker} {snapshot.version:<20} {snapshot.published_at}  "
             f"{snapshot.commit[:12]}  {snapshot.digest}"
         )
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("site"),
+    show_default=True,
+    help="Output directory; replaced as a whole on success.",
+)
+@click.option("--base-url", help="Where the site is served (default: baseUrl of catalog.yaml).")
+@click.option(
+    "--include-private",
+    is_flag=True,
+    help="Include private integrations: an internal catalog, never to publish.",
+)
+@format_option
+@allow_shallow_option
+@click.pass_obj
+def build(
+    ctx: Context,
+    out: Path,
+    base_url: str | None,
+    include_private: bool,
+    output_format: str,
+    allow_shallow: bool,
+) -> None:
+    """Validate, then write the JSON API and the site into --out, atomically."""
+    root = _root(ctx)
+    options = BuildOptions(
+        out=out if out.is_absolute() else Path.cwd() / out,
+        base_url=base_url,
+        include_private=include_private,
+        allow_shallow=allow_shallow,
+        source_date_epoch=_source_date_epoch(),
+    )
+    progress = _progress_bar if sys.stderr.isatty() else None
+    try:
+        result = build_catalog(root, options, progress)
+    except (ShallowRepository, GitError, OutputError) as error:
+        raise _environment_error(str(error)) from None
+    if result.written is None or output_format == "json":
+        failed = _report(result.load, output_format)
+        if failed:
+            click.echo(
+                f"catalog: build failed; nothing was written and {out} is unchanged", err=True
+            )
+            raise click.exceptions.Exit(EXIT_ERRORS)
+        return
+    warnings = [d for d in result.load.diagnostics if d.severity is Severity.WARNING]
+    if warnings:
+        _report(result.load, output_format)
+    scope = " (internal: private integrations included)" if include_private else ""
+    click.echo(
+        f"built {result.integrations} integrations, {result.versions} versions, "
+        f"{result.written} files into {out} in {result.seconds:.2f} s{scope}"
+    )
+
+
+def _progress_bar(files: Iterable[tuple[str, bytes]], total: int) -> Iterator[tuple[str, bytes]]:
+    with click.progressbar(length=max(total, 1), label="writing", file=sys.stderr) as bar:
+        for path, data in files:
+            if path.endswith("/versions.json"):
+                bar.update(1)
+            yield path, data

@@ -238,24 +238,33 @@ class Integration(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str
-    workspaceId: str
-    slug: str
+    id: str = Field(
+        description="UUIDv5 of `publisher/slug` in the catalog's namespace.",
+        json_schema_extra={"format": "uuid"},
+    )
+    workspaceId: str = Field(description="Source workspace the integration is published from.")
+    slug: str = Field(description="Unique within the publisher; used in install URLs.")
     name: str
     description: str | None
-    iconUrl: str | None
-    publisher: str
+    iconUrl: str | None = Field(json_schema_extra={"format": "uri"})
+    publisher: str = Field(description="Publisher id, e.g. `aeontel` or `stripe`.")
     trustTier: TrustTier
-    currentVersion: str | None
-    manifest: dict[str, Any]
-    variablesSchema: dict[str, Any]
-    authConfig: dict[str, Any]
+    currentVersion: str | None = Field(
+        description="SemVer of the latest published version; null for a draft."
+    )
+    manifest: dict[str, Any] = Field(
+        description="Members, dependencies and defaults (the edited, not yet published state)."
+    )
+    variablesSchema: dict[str, Any] = Field(
+        description="JSON Schema of the install-time variables (non-secret)."
+    )
+    authConfig: dict[str, Any] = Field(description="How the install wizard authenticates.")
     visibility: Visibility
     createdBy: str
-    deletedAt: str | None
+    deletedAt: str | None = Field(json_schema_extra={"format": "date-time"})
     retentionTier: RetentionTier | None
-    createdAt: str
-    updatedAt: str
+    createdAt: str = Field(json_schema_extra={"format": "date-time"})
+    updatedAt: str = Field(json_schema_extra={"format": "date-time"})
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(Integration.model_fields)

@@ -52,6 +52,12 @@ class Resolved:
 
 
 @dataclass(frozen=True)
+class Resolution:
+    integrations: list[Resolved]  # sorted by key, tombstones included
+    reference_time: int  # unix seconds: what "now" means for this build
+
+
+@dataclass(frozen=True)
 class GitFacts:
     """What was read from git, once, for the whole catalog."""
 
@@ -77,7 +83,7 @@ def resolve(
     *,
     allow_shallow: bool = False,
     source_date_epoch: int | None = None,
-) -> tuple[list[Resolved], list[Diagnostic]]:
+) -> tuple[Resolution, list[Diagnostic]]:
     """Read git once and resolve every integration, tombstones included."""
     diagnostics: list[Diagnostic] = []
     items = list(items)
@@ -109,7 +115,7 @@ def resolve(
             resolved.append(tombstone)
     if state is not None:
         diagnostics.extend(_dirty_warning(state))
-    return sorted(resolved, key=lambda r: r.key), diagnostics
+    return Resolution(sorted(resolved, key=lambda r: r.key), facts.reference_time), diagnostics
 
 
 def _read_git(

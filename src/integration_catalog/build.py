@@ -1,0 +1,85 @@
+"""`catalog build`: a build is a sequence of stages. Phase one loads and validates everything
+and writes nothing; phase two renders the JSON API and the site and swaps them into place."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .api import Published, api_files
+from .catalog import LoadResult, load_catalog
+from .diagnostics import Severity
+from .output import check_out_dir, write_tree
+from .site import site_files
+from .versions import rfc3339
+
+Progress = Callable[[Iterable[tuple[str, bytes]], int], Iterable[tuple[str, bytes]]]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    out: Path
+    base_url: str | None = None
+    include_private: bool = False
+    allow_shallow: bool = False
+    source_date_epoch: int | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    load: LoadResult
+    written: int | None  # None when nothing was written (the catalog has errors)
+    integrations: int = 0
+    versions: int = 0
+    seconds: float = 0.0
+
+
+def build(root: Path, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+    started = time.monotonic()
+    check_out_dir(options.out, root)
+    # Phase 1: read and validate everything. Any error ends the build before a byte is written.
+    loaded = load_catalog(
+        root, allow_shallow=options.allow_shallow, source_date_epoch=options.source_date_epoch
+    )
+    if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
+        return BuildResult(loaded, None)
+    catalog = loaded.catalog
+    published = Published(
+        catalog=catalog,
+        base_url=_with_slash(options.base_url or catalog.settings.config.baseUrl),
+        include_private=options.include_private,
+        generated_at=rfc3339(catalog.reference_time),
+    )
+    # Phase 2: render and write, streaming files into a fresh tree that replaces the old one.
+    files: Iterable[tuple[str, bytes]] = _all_files(published)
+    if progress is not None:
+        files = progress(files, len(published.included()))
+    written = write_tree(options.out, files)
+    included = published.included()
+    return BuildResult(
+        loaded,
+        written,
+        len(included),
+        sum(len(i.versions) for i in included),
+        time.monotonic() - started,
+    )
+
+
+def _all_files(published: Published) -> Iterator[tuple[str, bytes]]:
+    yield from api_files(published)
+    yield from _icon_files(published)
+    yield from site_files(published)
+
+
+def _icon_files(published: Published) -> Iterator[tuple[str, bytes]]:
+    for item in published.included():
+        target = published.icon_path(item)
+        if target is not None and item.source.icon is not None:
+            source = published.catalog.root / item.source.rel_dir / item.source.icon
+            yield target, source.read_bytes()
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,151 @@
+"""Write the output tree atomically: everything goes into a temporary directory beside the
+target, which then takes the target's place in one step. A failed or interrupted build leaves
+the previous tree as it was, and no temporary directory behind."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
+
+# A file the build puts in every tree it makes, so it never replaces a directory it did not make.
+MARKER = ".catalog-build"
+_MARKER_TEXT = b"This directory is written by `catalog build`; it is replaced on every build.\n"
+
+
+class OutputError(Exception):
+    """The output directory cannot be used or written (an environment problem)."""
+
+
+def check_out_dir(out: Path, root: Path) -> None:
+    """Refuse an output directory that would destroy something: the catalog root, a directory
+    holding the sources, a file, or a non-empty directory the build did not make."""
+    out, root = out.resolve(), root.resolve()
+    if out == root or root.is_relative_to(out):
+        raise OutputError(
+            f"--out {out} holds the catalog itself; choose a directory inside it, such as `site`"
+        )
+    if out.is_relative_to(root / "integrations") or out.is_relative_to(root / "templates"):
+        raise OutputError(f"--out {out} is inside the catalog's sources")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file, not a directory")
+    if out.is_dir() and not (out / MARKER).is_file() and any(out.iterdir()):
+        raise OutputError(
+            f"--out {out} is not empty and was not made by `catalog build`; "
+            "it is left alone (remove it or choose another directory)"
+        )
+
+
+def _safe_relative(path: str) -> PurePosixPath:
+    """A relative path that stays inside the output tree, or an error (a bug, never input)."""
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in path:
+        raise ValueError(f"refusing to write outside the output tree: {path!r}")
+    return pure
+
+
+@contextlib.contextmanager
+def _lock(out: Path) -> Iterator[None]:
+    """Builds into the same directory take turns instead of racing."""
+    lock_path = out.parent / f".{out.name}.lock"
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_tree(out: Path, files: Iterable[tuple[str, bytes]]) -> int:
+    """Write every (relative path, content) pair into a fresh tree and swap it in for `out`.
+    Returns the number of files written."""
+    out = out.resolve()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create {out.parent}: {error.strerror}") from None
+    with _lock(out):
+        _remove_stale(out)
+        staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
+        try:
+            count = _write_all(staging, files)
+            _swap_in(staging, out)
+        except OSError as error:
+            raise OutputError(
+                f"writing {out} failed: {error.strerror or error}; the previous output is unchanged"
+            ) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return count
+
+
+def _remove_stale(out: Path) -> None:
+    """Temporary trees of builds that were killed (the lock says none is running now)."""
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in out.parent.glob(f".{out.name}.old-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _write_all(staging: Path, files: Iterable[tuple[str, bytes]]) -> int:
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    (staging / MARKER).write_bytes(_MARKER_TEXT)
+    count = 0
+    made: set[Path] = set()
+    for rel, data in files:
+        target = staging.joinpath(*_safe_relative(rel).parts)
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        with target.open("xb") as handle:  # a path written twice is a bug: fail loudly
+            handle.write(data)
+        count += 1
+    return count
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    if not out.exists():
+        staging.rename(out)
+        return
+    if _exchange(staging, out):
+        shutil.rmtree(staging, ignore_errors=True)  # now the previous tree
+        return
+    # No atomic exchange here: two renames, with the old tree kept until the new one is in.
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    out.rename(old)
+    try:
+        staging.rename(out)
+    except OSError:
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step with Linux's renameat2(RENAME_EXCHANGE); False where the
+    system has no such call."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
