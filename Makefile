@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SITE ?= site
 
-.PHONY: site test lint typecheck pytest bench clean
+.PHONY: site sample-tags test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,17 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-site: $(VENV)/.installed
+# The sample catalog's release tags travel in a committed bundle, since a clone or a push of
+# main alone may not carry tags. Restoring adds only the tags that are missing.
+RELEASES := sample-releases.bundle
+
+sample-tags:
+	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -f $(RELEASES) ]; then \
+		git fetch --quiet --no-write-fetch-head $(RELEASES) 'refs/tags/*:refs/tags/*' 2>/dev/null \
+		|| echo "note: some sample release tags could not be restored from $(RELEASES)"; \
+	fi
+
+site: $(VENV)/.installed sample-tags
 	$(BIN)/catalog validate
 	$(BIN)/catalog build --out $(SITE)
 
