@@ -10,7 +10,16 @@ from .checks import SourceIntegration, check_integration
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic
 from .resolve import Resolved, resolve
-from .source import INTEGRATIONS_DIR, SourceDir, discover, read_yaml_file
+from .secrets import scan_text
+from .source import (
+    INTEGRATIONS_DIR,
+    MAX_README_BYTES,
+    README_FILE,
+    SourceDir,
+    discover,
+    read_source,
+)
+from .yamlload import load_yaml
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,13 @@ def load_catalog(
     diagnostics.extend(layout)
     integrations: list[SourceIntegration] = []
     for source in sources:
-        doc, problems = read_yaml_file(root, source.yaml_path)
+        data, problems = read_source(root, source.yaml_path)
+        diagnostics.extend(problems)
+        diagnostics.extend(_scan_readme(root, source))
+        if data is None:
+            continue
+        diagnostics.extend(scan_text(source.yaml_path, data.decode("utf-8", "replace")))
+        doc, problems = load_yaml(source.yaml_path, data)
         diagnostics.extend(problems)
         if doc is None:
             continue
@@ -74,6 +89,16 @@ def load_catalog(
         diagnostics = [d for d in diagnostics if _in_selection(d.path, selection)]
         files = len(selection)
     return LoadResult(catalog, sorted(set(diagnostics)), files, selection)
+
+
+def _scan_readme(root: Path, source: SourceDir) -> list[Diagnostic]:
+    if README_FILE not in source.files:
+        return []
+    path = f"{source.rel_dir}/{README_FILE}"
+    data, problems = read_source(root, path, MAX_README_BYTES)
+    if data is None:
+        return problems
+    return list(scan_text(path, data.decode("utf-8", "replace")))
 
 
 def _selection(root: Path, only: Iterable[Path], sources: list[SourceDir]) -> frozenset[str] | None:

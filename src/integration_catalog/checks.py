@@ -23,6 +23,7 @@ from .model import (
     TRUST_TIERS,
     IntegrationSource,
 )
+from .secrets import AUTH_SECRET_FIELDS, auth_secret_fields, scan_values, secret_variables
 from .source import SourceDir
 from .validation import describe, kind_of, validate_document
 from .yamlload import LoadedYaml, YamlPath
@@ -65,7 +66,12 @@ def check_integration(
     one wrong field never hides the problems of another."""
     report = _Reporter(source.yaml_path, doc)
     diagnostics = list(_derived_fields(doc, report))
+    diagnostics.extend(scan_values(source.yaml_path, doc))
     fields = {k: v for k, v in doc.value.items() if k not in DERIVED_FIELDS}
+    auth = fields.get("authConfig")
+    if isinstance(auth, dict) and auth_secret_fields(auth):
+        diagnostics.extend(_auth_secrets(auth, report))
+        fields["authConfig"] = {k: v for k, v in auth.items() if k not in AUTH_SECRET_FIELDS}
     spec, problems = validate_document(
         IntegrationSource, LoadedYaml(fields, doc.nodes, doc.reported), source.yaml_path
     )
@@ -78,6 +84,35 @@ def check_integration(
 
 
 # -- per-file rules ------------------------------------------------------------------------------
+
+
+def _auth_secrets(auth: Mapping[str, Any], report: _Reporter) -> Iterator[Diagnostic]:
+    for name in auth_secret_fields(auth):
+        yield report.at(
+            ("authConfig", name),
+            "secret-field",
+            f"`authConfig.{name}` would hold a credential",
+            "authConfig says how consumers authenticate; each consumer supplies "
+            "its own credentials at install time. Remove the field (and revoke "
+            "the credential if it was real)",
+            of_key=True,
+        )
+
+
+def _secret_variables(
+    fields: Mapping[str, Any], source: SourceDir, settings: Settings, report: _Reporter
+) -> Iterator[Diagnostic]:
+    schema = fields.get("variablesSchema")
+    if isinstance(schema, dict):
+        for where, why in secret_variables(schema):
+            yield report.at(
+                where,
+                "secret-variable",
+                f"{why}; variables are not secret",
+                "secrets belong to the consumer's auth state: describe them in "
+                "`authConfig` (e.g. `type: api_key`), not in `variablesSchema`",
+                of_key=True,
+            )
 
 
 def _derived_fields(doc: LoadedYaml, report: _Reporter) -> Iterator[Diagnostic]:
@@ -303,5 +338,6 @@ _RAW_RULES: tuple[
     _path_matches,
     _icon,
     _variables,
+    _secret_variables,
     _trust_tier,
 )

@@ -83,6 +83,11 @@ CODES: dict[str, str] = {
     # cross-file
     "trust-tier-not-granted": "The claimed trust tier is not granted by `publishers.yaml`.",
     "catalog-config": "`catalog.yaml` or `publishers.yaml` is missing or invalid.",
+    # secrets
+    "secret-detected": "A credential of a well-known format appears in a file.",
+    "secret-value": "A secret-named key holds a random-looking value.",
+    "secret-field": "`authConfig` has a field that would hold a credential.",
+    "secret-variable": "A `variablesSchema` property would collect a secret.",
     # git history and tags
     "git-no-repository": "The catalog is not in a git repository; everything is a draft.",
     "git-dirty": "The work tree has uncommitted changes.",

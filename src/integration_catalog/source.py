@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ INTEGRATIONS_DIR = "integrations"
 INTEGRATION_FILE = "integration.yaml"
 README_FILE = "README.md"
 ICON_FILES = ("icon.svg", "icon.png")
+MAX_README_BYTES = 512 * 1024
+MAX_ICON_BYTES = 256 * 1024
 _ALLOWED_BESIDE = {INTEGRATION_FILE, README_FILE, *ICON_FILES}
 
 
@@ -42,35 +45,48 @@ class SourceDir:
         return next((name for name in ICON_FILES if name in self.files), None)
 
 
-def read_yaml_file(root: Path, rel_path: str) -> tuple[LoadedYaml | None, list[Diagnostic]]:
-    """Read and strictly load one YAML file; a file that cannot be read is a diagnostic."""
-    full = root / rel_path
-    if full.is_symlink():
-        return None, [
-            _error(
-                rel_path,
-                "file-symlink",
-                "the file is a symbolic link; catalog files must be regular files",
-                "replace the link with the file itself",
-            )
-        ]
+def read_source(
+    root: Path, rel_path: str, limit: int = MAX_FILE_BYTES
+) -> tuple[bytes | None, list[Diagnostic]]:
+    """The bytes of one source file (at most `limit`), refusing symbolic links (never followed,
+    so a link cannot smuggle in a file from outside the catalog)."""
     try:
-        with full.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-            if len(data) > MAX_FILE_BYTES:
-                size = os.fstat(handle.fileno()).st_size
-                return None, [
-                    _error(
-                        rel_path,
-                        "file-too-large",
-                        f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-                        "move long prose to README.md beside integration.yaml",
-                    )
-                ]
+        fd = os.open(root / rel_path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            return None, [
+                _error(
+                    rel_path,
+                    "file-symlink",
+                    "the file is a symbolic link; catalog files must be regular files",
+                    "replace the link with the file itself",
+                )
+            ]
         return None, [
             _error(rel_path, "file-unreadable", f"the file could not be read: {error.strerror}")
         ]
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+        if len(data) > limit:
+            size = os.fstat(handle.fileno()).st_size
+            return None, [
+                _error(
+                    rel_path,
+                    "file-too-large",
+                    f"the file is {size:,} bytes; the limit is {limit:,}",
+                    "move long prose to README.md beside integration.yaml"
+                    if rel_path.endswith(".yaml")
+                    else "make it smaller",
+                )
+            ]
+    return data, []
+
+
+def read_yaml_file(root: Path, rel_path: str) -> tuple[LoadedYaml | None, list[Diagnostic]]:
+    """Read and strictly load one YAML file; a file that cannot be read is a diagnostic."""
+    data, problems = read_source(root, rel_path)
+    if data is None:
+        return None, problems
     return load_yaml(rel_path, data)
 
 

@@ -1,0 +1,210 @@
+"""Credentials never enter the catalog. A scan of file text for well-known credential formats,
+of YAML values under secret-sounding keys, of `authConfig` for fields that hold credentials, and
+of `variablesSchema` for variables that would collect secrets. A diagnostic shows only a masked
+prefix of what it found, never the value."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .diagnostics import Diagnostic, Severity
+from .yamlload import LoadedYaml, YamlPath, iter_paths, text_position
+
+# High-confidence credential formats (the kinds of patterns gitleaks and GitHub's secret
+# scanning use). Each is specific enough that a match is almost never a false alarm.
+_CREDENTIALS: dict[str, str] = {
+    "an AWS access key": r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b",
+    "a GitHub token": r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+    "a GitLab token": r"\bglpat-[A-Za-z0-9_\-]{20,}",
+    "a Slack token": r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
+    "a Slack webhook URL": r"https://hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/"
+    r"[A-Za-z0-9]+",
+    "a Stripe secret key": r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
+    "a Google API key": r"\bAIza[0-9A-Za-z_\-]{35}",
+    "a private key": r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+    "a JSON Web Token": r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    "a URL with a password": r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@\"'<>]+:[^\s/@\"'<>]+@"
+    r"[^\s/\"'<>]+",
+}
+_SCAN = re.compile("|".join(f"(?P<k{i}>{p})" for i, p in enumerate(_CREDENTIALS.values())))
+_KINDS = list(_CREDENTIALS)
+_PLACEHOLDER = re.compile(r"[<{$\[]|\*{3,}|x{6,}|X{6,}|\.\.\.|example|changeme", re.IGNORECASE)
+
+# Words that make a key name say "this holds a credential" (camelCase, snake_case and
+# kebab-case names are split into words), unless the last word says it is about the credential
+# rather than the credential itself (`tokenUrl`, `apiKeyHeader`).
+_SECRET_WORDS = frozenset(
+    {
+        "secret",
+        "password",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "token",
+        "credential",
+        "credentials",
+        "apikey",
+        "privatekey",
+    }
+)
+_SECRET_PAIRS = frozenset(
+    {
+        ("api", "key"),
+        ("private", "key"),
+        ("access", "key"),
+        ("auth", "key"),
+        ("secret", "key"),
+        ("signing", "key"),
+    }
+)
+_ABOUT_WORDS = frozenset(
+    {
+        "url",
+        "uri",
+        "header",
+        "name",
+        "prefix",
+        "type",
+        "format",
+        "field",
+        "param",
+        "location",
+        "endpoint",
+        "ttl",
+        "expiry",
+        "expires",
+        "length",
+        "lifetime",
+        "scope",
+        "scopes",
+        "count",
+        "id",
+        "path",
+        "minutes",
+        "seconds",
+        "hours",
+        "days",
+        "policy",
+        "rotation",
+        "hint",
+        "label",
+    }
+)
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+# Fields that would put a credential into authConfig, which only describes how to authenticate.
+AUTH_SECRET_FIELDS = frozenset(
+    {
+        "clientSecret",
+        "client_secret",
+        "apiKey",
+        "api_key",
+        "password",
+        "token",
+        "accessToken",
+        "refreshToken",
+        "privateKey",
+        "secret",
+        "secretKey",
+        "bearerToken",
+        "credentials",
+    }
+)
+
+
+def mask(value: str) -> str:
+    """A few leading characters and the length: enough to find it, never enough to use it."""
+    shown = value[:4] if len(value) > 8 else value[:1]
+    return f"`{shown}…` ({len(value)} characters)"
+
+
+def scan_text(path: str, text: str) -> Iterator[Diagnostic]:
+    """Credentials of well-known formats anywhere in a file's text."""
+    for match in _SCAN.finditer(text):
+        found = match.group()
+        if match.lastgroup == f"k{_KINDS.index('a URL with a password')}" and _PLACEHOLDER.search(
+            found.split("://", 1)[1].split("@", 1)[0]
+        ):
+            continue
+        kind = _KINDS[int((match.lastgroup or "k0")[1:])]
+        at = text_position(text, match.start())
+        yield Diagnostic(
+            path,
+            at.line,
+            at.column,
+            Severity.ERROR,
+            "secret-detected",
+            f"this looks like {kind}: {mask(found)}",
+            "remove it and revoke it now: anything pushed to a pull request "
+            "must be treated as leaked",
+        )
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def looks_secret(value: str) -> bool:
+    """A long, random-looking string with no spaces and no placeholder marks."""
+    return (
+        len(value) >= 16
+        and " " not in value
+        and not _PLACEHOLDER.search(value)
+        and entropy(value) >= 3.5
+    )
+
+
+def is_secret_name(name: str) -> bool:
+    words = [word.lower() for word in _WORD.findall(name)]
+    if not words or words[-1] in _ABOUT_WORDS:
+        return False
+    return any(word in _SECRET_WORDS for word in words) or any(
+        pair in _SECRET_PAIRS for pair in itertools.pairwise(words)
+    )
+
+
+def scan_values(path: str, doc: LoadedYaml) -> Iterator[Diagnostic]:
+    """Random-looking values under secret-sounding keys, anywhere in a YAML document."""
+    for where, value in iter_paths(doc.value):
+        key = where[-1] if where else None
+        if (
+            isinstance(key, str)
+            and isinstance(value, str)
+            and is_secret_name(key)
+            and looks_secret(value)
+        ):
+            at = doc.position(where)
+            yield Diagnostic(
+                path,
+                at.line,
+                at.column,
+                Severity.ERROR,
+                "secret-value",
+                f"`{key}` holds what looks like a credential: {mask(value)}",
+                "remove it and revoke it; consumers supply their own credentials when they install",
+            )
+
+
+def auth_secret_fields(auth: Mapping[str, Any]) -> list[str]:
+    return [name for name in auth if name in AUTH_SECRET_FIELDS]
+
+
+def secret_variables(schema: Mapping[str, Any]) -> Iterator[tuple[YamlPath, str]]:
+    """Properties of `variablesSchema` that would collect a secret, and why."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return
+    for name, prop in properties.items():
+        where: YamlPath = ("variablesSchema", "properties", name)
+        if isinstance(prop, dict) and prop.get("writeOnly") is True:
+            yield (*where, "writeOnly"), f"variable `{name}` is `writeOnly`, i.e. a secret"
+        elif isinstance(prop, dict) and prop.get("format") == "password":
+            yield (*where, "format"), f"variable `{name}` has `format: password`"
+        elif is_secret_name(name):
+            yield where, f"variable `{name}` is named like a secret"
