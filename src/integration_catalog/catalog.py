@@ -9,6 +9,7 @@ from pathlib import Path
 from .checks import SourceIntegration, check_integration
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic
+from .policy import check_policy
 from .resolve import Resolved, resolve
 from .secrets import scan_text
 from .source import (
@@ -82,6 +83,8 @@ def load_catalog(
         source_date_epoch=source_date_epoch,
     )
     diagnostics.extend(problems)
+    docs = {item.source.key: item.doc for item in integrations}
+    diagnostics.extend(check_policy(resolution.integrations, docs))
     catalog = Catalog(root, settings, tuple(resolution.integrations), resolution.reference_time)
     files = 2 + len(sources)
     selection = _selection(root, only, sources)

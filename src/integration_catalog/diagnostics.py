@@ -88,6 +88,15 @@ CODES: dict[str, str] = {
     "secret-value": "A secret-named key holds a random-looking value.",
     "secret-field": "`authConfig` has a field that would hold a credential.",
     "secret-variable": "A `variablesSchema` property would collect a secret.",
+    # policy over the whole catalog
+    "dependency-unknown": "A dependency names an integration that is not in the catalog.",
+    "dependency-unsatisfied": "No published version of a dependency satisfies its range.",
+    "dependency-private": "A public or unlisted integration depends on a private one.",
+    "dependency-deleted": "A dependency was deleted.",
+    "dependency-cycle": "Dependencies form a cycle.",
+    "snapshot-dependency": "A published version's dependency no longer resolves.",
+    "name-imitation": "A name looks like a more trusted publisher's integration.",
+    "yank-unknown": "`yanked` names a version that was never published.",
     # git history and tags
     "git-no-repository": "The catalog is not in a git repository; everything is a draft.",
     "git-dirty": "The work tree has uncommitted changes.",

@@ -161,6 +161,12 @@ class IntegrationSource(_Source):
         "`type: object`. Non-secret values only.",
     )
     authConfig: AuthConfig = Field(default_factory=lambda: NoAuth(type="none"))
+    yanked: dict[str, Text] = Field(
+        default_factory=dict,
+        description="Withdrawn published versions: version to the reason, e.g. "
+        '{"1.4.0": "corrupts data on install"}. History is kept; installs skip them.',
+        examples=[{"1.4.0": "breaks token refresh"}],
+    )
 
 
 # The namespace of integration ids: id = UUIDv5(ID_NAMESPACE, "publisher/slug"). Never change it.

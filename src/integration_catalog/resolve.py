@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -144,12 +144,14 @@ def _load_snapshots(
     tags: dict[str, list[VersionTag]],
     diagnostics: list[Diagnostic],
 ) -> dict[str, tuple[Snapshot, ...]]:
-    """Read every tagged `integration.yaml` through one git process; parse each blob once."""
+    """Read every tagged `integration.yaml` through one git process; parse each blob once per
+    integration."""
     if state is None or not tags:
         return {}
     wanted = [item for key in sorted(tags) for item in newest_first(tags[key])]
     specs = [f"{item.tag.commit}:{state.prefix}{_yaml_path(item.key)}" for item in wanted]
-    parsed: dict[str, tuple[_Parsed | None, list[Diagnostic]]] = {}
+    # The same blob is parsed once per integration: today's checks depend on its publisher.
+    parsed: dict[tuple[str, str], tuple[_Parsed | None, list[Diagnostic]]] = {}
     found: dict[str, list[Snapshot]] = {}
     for item, (_, blob) in zip(wanted, read_blobs(root, specs), strict=True):
         where = _yaml_path(item.key)
@@ -167,9 +169,10 @@ def _load_snapshots(
                 )
             )
             continue
-        if blob.oid not in parsed:
-            parsed[blob.oid] = _parse_snapshot(item.key, blob.data, settings)
-        fields, problems = parsed[blob.oid]
+        cache_key = (item.key, blob.oid)
+        if cache_key not in parsed:
+            parsed[cache_key] = _parse_snapshot(item.key, blob.data, settings)
+        fields, problems = parsed[cache_key]
         if problems:
             first = problems[0]
             diagnostics.append(
@@ -197,7 +200,7 @@ def _load_snapshots(
                 manifest,
                 variables,
                 auth,
-                spec,
+                spec=spec,
             )
         )
     return {key: tuple(value) for key, value in found.items()}
@@ -238,6 +241,7 @@ def _from_tree(
     item: SourceIntegration, facts: GitFacts, versions: tuple[Snapshot, ...]
 ) -> Resolved:
     source, spec = item.source, item.spec
+    versions = apply_yanks(versions, spec)
     history = facts.history.get(source.rel_dir)
     dirty = facts.state is not None and any(
         path == source.rel_dir or path.startswith(source.rel_dir + "/")
@@ -261,8 +265,16 @@ def _from_tree(
     )
 
 
+def apply_yanks(versions: tuple[Snapshot, ...], spec: IntegrationSource) -> tuple[Snapshot, ...]:
+    """Mark the versions the publisher withdrew (in today's `yanked`)."""
+    if not spec.yanked:
+        return versions
+    return tuple(replace(s, yanked=spec.yanked.get(s.version)) for s in versions)
+
+
 def _current(versions: tuple[Snapshot, ...]) -> str | None:
-    chosen = current_version(semver.Version.parse(s.version) for s in versions)
+    """The current version among those not yanked."""
+    chosen = current_version(semver.Version.parse(s.version) for s in versions if s.yanked is None)
     return str(chosen) if chosen is not None else None
 
 
@@ -275,6 +287,8 @@ def _tombstone(
     source = SourceDir(publisher, slug, frozenset())
     history = facts.history.get(source.rel_dir)
     spec = next((s.spec for s in versions if s.spec is not None), None)
+    if spec is not None:
+        versions = apply_yanks(versions, spec)
     if spec is None:
         diagnostics.append(
             Diagnostic(

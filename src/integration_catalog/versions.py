@@ -147,6 +147,7 @@ class Snapshot:
     manifest: dict[str, Any]
     variables_schema: dict[str, Any]
     auth_config: dict[str, Any]
+    yanked: str | None = None  # the reason, when the publisher withdrew this version
     # The snapshot as a whole integration, when it still validates (tombstones are built from it).
     spec: IntegrationSource | None = field(default=None, compare=False)
 
@@ -163,4 +164,5 @@ class Snapshot:
             "variablesSchema": self.variables_schema,
             "authConfig": self.auth_config,
             "digest": self.digest,
+            "yanked": {"reason": self.yanked} if self.yanked is not None else None,
         }
