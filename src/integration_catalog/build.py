@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .api import Published, api_files
 from .catalog import LoadResult, load_catalog
-from .diagnostics import Severity
+from .diagnostics import Diagnostic, Severity
 from .output import check_out_dir, write_tree
+from .previous import check_immutable, load_previous
 from .site import site_files
 from .versions import rfc3339
 
@@ -25,6 +26,8 @@ class BuildOptions:
     include_private: bool = False
     allow_shallow: bool = False
     source_date_epoch: int | None = None
+    previous: str | None = None  # a previous build's directory or the deployed site's URL
+    allow_republish: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     loaded = load_catalog(
         root, allow_shallow=options.allow_shallow, source_date_epoch=options.source_date_epoch
     )
+    if options.previous is not None:
+        loaded = _compare_with_previous(loaded, options)
     if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
         return BuildResult(loaded, None)
     catalog = loaded.catalog
@@ -65,6 +70,25 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         sum(len(i.versions) for i in included),
         time.monotonic() - started,
     )
+
+
+def _compare_with_previous(loaded: LoadResult, options: BuildOptions) -> LoadResult:
+    assert options.previous is not None
+    current = loaded.catalog.integrations
+    previous = load_previous(options.previous, [item.key for item in current])
+    if not previous.found:
+        note = Diagnostic(
+            "catalog.yaml",
+            1,
+            1,
+            Severity.WARNING,
+            "previous-not-found",
+            f"nothing is published at {options.previous} yet; no versions to compare with",
+            "expected on the first deploy only",
+        )
+        return replace(loaded, diagnostics=[*loaded.diagnostics, note])
+    problems = check_immutable(previous, current, options.allow_republish)
+    return replace(loaded, diagnostics=sorted({*loaded.diagnostics, *problems}))
 
 
 def _all_files(published: Published) -> Iterator[tuple[str, bytes]]:

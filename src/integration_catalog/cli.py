@@ -21,6 +21,7 @@ from .config import CatalogRootNotFound, find_root
 from .diagnostics import Severity, did_you_mean
 from .gitrepo import GitError
 from .output import OutputError
+from .previous import PreviousError
 from .report import REPORTERS, Summary
 from .resolve import ShallowRepository, versions_json
 
@@ -172,6 +173,17 @@ def versions(ctx: Context, integration: str, output_format: str, allow_shallow: 
     is_flag=True,
     help="Include private integrations: an internal catalog, never to publish.",
 )
+@click.option(
+    "--previous",
+    metavar="PATH_OR_URL",
+    help="The published site (directory or URL) whose versions may not change.",
+)
+@click.option(
+    "--allow-republish",
+    metavar="TAG",
+    multiple=True,
+    help="Accept that this published tag changed or was deleted (repeatable).",
+)
 @format_option
 @allow_shallow_option
 @click.pass_obj
@@ -180,6 +192,8 @@ def build(
     out: Path,
     base_url: str | None,
     include_private: bool,
+    previous: str | None,
+    allow_republish: tuple[str, ...],
     output_format: str,
     allow_shallow: bool,
 ) -> None:
@@ -191,11 +205,13 @@ def build(
         include_private=include_private,
         allow_shallow=allow_shallow,
         source_date_epoch=_source_date_epoch(),
+        previous=previous,
+        allow_republish=allow_republish,
     )
     progress = _progress_bar if sys.stderr.isatty() else None
     try:
         result = build_catalog(root, options, progress)
-    except (ShallowRepository, GitError, OutputError) as error:
+    except (ShallowRepository, GitError, OutputError, PreviousError) as error:
         raise _environment_error(str(error)) from None
     if result.written is None or output_format == "json":
         failed = _report(result.load, output_format)

@@ -97,6 +97,11 @@ CODES: dict[str, str] = {
     "snapshot-dependency": "A published version's dependency no longer resolves.",
     "name-imitation": "A name looks like a more trusted publisher's integration.",
     "yank-unknown": "`yanked` names a version that was never published.",
+    # immutable published versions (build --previous)
+    "published-version-changed": "A published version's content changed (its tag moved).",
+    "published-version-removed": "A published version disappeared (its tag was deleted).",
+    "published-integration-removed": "A published integration vanished without a tombstone.",
+    "previous-not-found": "Nothing is published at --previous yet.",
     # git history and tags
     "git-no-repository": "The catalog is not in a git repository; everything is a draft.",
     "git-dirty": "The work tree has uncommitted changes.",

@@ -158,6 +158,7 @@ class Snapshot:
     def as_json(self) -> dict[str, Any]:
         return {
             "version": self.version,
+            "tag": self.tag,
             "publishedAt": self.published_at,
             "commit": self.commit,
             "manifest": self.manifest,
