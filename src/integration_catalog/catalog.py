@@ -52,6 +52,7 @@ def load_catalog(
     *,
     allow_shallow: bool = False,
     source_date_epoch: int | None = None,
+    merged_tags_only: bool = False,
 ) -> LoadResult:
     """Load and check the whole catalog and resolve its history. With `only`, report just the
     problems of those integration directories or files (cross-file rules still see the whole
@@ -81,6 +82,7 @@ def load_catalog(
         integrations,
         allow_shallow=allow_shallow,
         source_date_epoch=source_date_epoch,
+        merged_tags_only=merged_tags_only,
     )
     diagnostics.extend(problems)
     docs = {item.source.key: item.doc for item in integrations}

@@ -19,6 +19,7 @@ from .build import build as build_catalog
 from .catalog import LoadResult, SelectionError, load_catalog
 from .config import CatalogRootNotFound, find_root
 from .diagnostics import Severity, did_you_mean
+from .diff import RENDERERS, diff_revisions
 from .gitrepo import GitError
 from .output import OutputError
 from .previous import PreviousError
@@ -237,3 +238,27 @@ def _progress_bar(files: Iterable[tuple[str, bytes]], total: int) -> Iterator[tu
             if path.endswith("/versions.json"):
                 bar.update(1)
             yield path, data
+
+
+@main.command()
+@click.argument("base")
+@click.argument("head", default="HEAD")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(RENDERERS)),
+    default="text",
+    show_default=True,
+    help="markdown is made for a pull-request comment or summary.",
+)
+@allow_shallow_option
+@click.pass_obj
+def diff(ctx: Context, base: str, head: str, output_format: str, allow_shallow: bool) -> None:
+    """What the change from BASE to HEAD does to the published catalog, and whether it is
+    routine or needs a maintainer."""
+    root = _root(ctx)
+    try:
+        changes = diff_revisions(root, base, head, allow_shallow=allow_shallow)
+    except (ShallowRepository, GitError) as error:
+        raise _environment_error(str(error)) from None
+    click.echo(RENDERERS[output_format](changes, base, head), nl=False)

@@ -8,8 +8,10 @@ for all tags, one `log --name-status` for the whole history of `integrations/`, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -124,8 +126,9 @@ def _dirty_paths(root: Path, prefix: str) -> frozenset[str]:
     return frozenset(path.removeprefix(prefix) for path in paths if path.startswith(prefix))
 
 
-def list_tags(root: Path) -> list[Tag]:
-    """Every tag, annotated or lightweight, peeled to its commit; tags of non-commits skipped."""
+def list_tags(root: Path, *, merged_only: bool = False) -> list[Tag]:
+    """Every tag, annotated or lightweight, peeled to its commit; tags of non-commits skipped.
+    With `merged_only`, only tags whose commit HEAD contains (what a revision had published)."""
     fields = [
         "refname:strip=2",
         "objecttype",
@@ -137,7 +140,8 @@ def list_tags(root: Path) -> list[Tag]:
         "*committerdate:unix",
     ]
     fmt = "%00".join(f"%({name})" for name in fields)
-    out = _run(["for-each-ref", f"--format={fmt}", "refs/tags"], root).stdout
+    merged = ["--merged", "HEAD"] if merged_only else []
+    out = _run(["for-each-ref", f"--format={fmt}", *merged, "refs/tags"], root).stdout
     tags: list[Tag] = []
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         name, kind, oid, peeled_kind, peeled, tagger, committed, peeled_committed = line.split("\0")
@@ -235,3 +239,33 @@ def _read_one(stdout: IO[bytes]) -> Blob | None:
     data = stdout.read(size)
     stdout.read(1)  # the newline after the content
     return Blob(parts[0].decode(), data)
+
+
+def root_prefix(root: Path) -> str:
+    """Where the catalog root sits below the top level: "" or a path ending in "/"."""
+    return _run(["rev-parse", "--show-prefix"], root).stdout.decode().strip()
+
+
+@contextlib.contextmanager
+def checkout(root: Path, revision: str) -> Iterator[Path]:
+    """A temporary detached work tree of `revision`; yields the catalog root inside it."""
+    prefix = root_prefix(root)
+    commit = _run(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], root, check=False)
+    if commit.returncode != 0:
+        raise GitError(f"`{revision}` is not a commit of this repository")
+    with tempfile.TemporaryDirectory(prefix="catalog-diff-") as parent:
+        tree = Path(parent) / "tree"
+        _run(
+            ["worktree", "add", "--detach", "--quiet", str(tree), commit.stdout.decode().strip()],
+            root,
+        )
+        try:
+            yield tree / prefix
+        finally:
+            _run(["worktree", "remove", "--force", str(tree)], root, check=False)
+
+
+def changed_files(root: Path, base: str, head: str) -> list[str]:
+    """Paths (relative to the top level) that differ between two revisions."""
+    out = _run(["diff", "--name-only", "-z", "--no-renames", base, head, "--"], root).stdout
+    return sorted(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p)

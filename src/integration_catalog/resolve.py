@@ -83,6 +83,7 @@ def resolve(
     *,
     allow_shallow: bool = False,
     source_date_epoch: int | None = None,
+    merged_tags_only: bool = False,
 ) -> tuple[Resolution, list[Diagnostic]]:
     """Read git once and resolve every integration, tombstones included."""
     diagnostics: list[Diagnostic] = []
@@ -104,7 +105,13 @@ def resolve(
     elif state.shallow and not allow_shallow:
         raise ShallowRepository(SHALLOW_HINT)
     facts = _read_git(
-        root, state, settings, items, source_date_epoch=source_date_epoch, diagnostics=diagnostics
+        root,
+        state,
+        settings,
+        items,
+        source_date_epoch=source_date_epoch,
+        merged_tags_only=merged_tags_only,
+        diagnostics=diagnostics,
     )
     snapshots = _load_snapshots(root, state, settings, facts.tags, diagnostics)
     resolved = [_from_tree(item, facts, snapshots.get(item.source.key, ())) for item in items]
@@ -125,13 +132,16 @@ def _read_git(
     items: list[SourceIntegration],
     *,
     source_date_epoch: int | None,
+    merged_tags_only: bool,
     diagnostics: list[Diagnostic],
 ) -> GitFacts:
     when = reference_time(state, source_date_epoch)
     if state is None or state.head_time is None:
         return GitFacts(state, {}, {}, when)
     yaml_paths = {item.source.key: item.source.yaml_path for item in items}
-    tags, problems = match_tags(list_tags(root), settings.config.tagPattern, yaml_paths)
+    tags, problems = match_tags(
+        list_tags(root, merged_only=merged_tags_only), settings.config.tagPattern, yaml_paths
+    )
     diagnostics.extend(problems)
     history = directory_history(root, state.prefix, INTEGRATIONS_DIR, INTEGRATION_FILE)
     return GitFacts(state, tags, history, when)
