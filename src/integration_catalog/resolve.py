@@ -12,7 +12,7 @@ from typing import Any
 import semver
 
 from .checks import SourceIntegration, check_integration
-from .config import CATALOG_FILE, Settings
+from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings
 from .diagnostics import Diagnostic, Severity
 from .gitrepo import DirHistory, RepoState, directory_history, list_tags, open_repo, read_blobs
 from .model import IntegrationSource, integration_id, published_fields, utc_rfc3339
@@ -329,7 +329,9 @@ def _tombstone(
 
 def _dirty_warning(state: RepoState) -> list[Diagnostic]:
     relevant = sorted(
-        p for p in state.dirty if p.startswith(INTEGRATIONS_DIR + "/") or p in (CATALOG_FILE,)
+        p
+        for p in state.dirty
+        if p.startswith(INTEGRATIONS_DIR + "/") or p in (CATALOG_FILE, PUBLISHERS_FILE)
     )
     if not relevant:
         return []
