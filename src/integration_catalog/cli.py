@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -18,13 +19,18 @@ from .build import BuildOptions
 from .build import build as build_catalog
 from .catalog import LoadResult, SelectionError, load_catalog
 from .config import CatalogRootNotFound, find_root
-from .diagnostics import Severity, did_you_mean
+from .diagnostics import Diagnostic, Severity, did_you_mean
 from .diff import RENDERERS, diff_revisions
 from .gitrepo import GitError
+from .model import AuthType, Visibility
 from .output import OutputError
 from .previous import PreviousError
+from .release import ReleaseRefused
 from .report import REPORTERS, Summary
 from .resolve import ShallowRepository, versions_json
+from .scaffold import SCHEMA_DIR, NewIntegration, default_name, write_scaffold
+from .schemas import schema_files
+from .workflow import release_integration, scaffold_problems
 
 EXIT_OK, EXIT_ERRORS, EXIT_ENVIRONMENT = 0, 1, 2
 
@@ -262,3 +268,107 @@ def diff(ctx: Context, base: str, head: str, output_format: str, allow_shallow: 
     except (ShallowRepository, GitError) as error:
         raise _environment_error(str(error)) from None
     click.echo(RENDERERS[output_format](changes, base, head), nl=False)
+
+
+@main.command(name="new")
+@click.argument("integration", metavar="PUBLISHER/SLUG")
+@click.option("--auth", type=click.Choice(["oauth2", "api_key", "none"]), help="Auth type.")
+@click.option("--name", help="Display name (default: from the slug).")
+@click.pass_obj
+def new_integration(ctx: Context, integration: str, auth: str | None, name: str | None) -> None:
+    """Create integrations/PUBLISHER/SLUG/ with a commented integration.yaml and a README."""
+    root = _root(ctx)
+    publisher, _, slug = integration.strip("/").partition("/")
+    problems = scaffold_problems(root, publisher, slug)
+    if problems:
+        _report_problems(problems)
+        raise click.exceptions.Exit(EXIT_ERRORS)
+    interactive = sys.stdin.isatty() and auth is None and name is None
+    visibility: Visibility = "private"
+    if interactive:
+        name = click.prompt("Name", default=default_name(slug))
+        auth = click.prompt(
+            "Auth type", type=click.Choice(["oauth2", "api_key", "none"]), default="none"
+        )
+        visibility = click.prompt(
+            "Visibility", default="private", type=click.Choice(["private", "unlisted", "public"])
+        )
+    elif auth is None:
+        click.echo(
+            "no TTY and no --auth: using `auth: none` and `visibility: private`, so "
+            "nothing is published by accident",
+            err=True,
+        )
+    new = NewIntegration(
+        publisher, slug, name or default_name(slug), cast(AuthType, auth or "none"), visibility
+    )
+    for path in write_scaffold(root, new):
+        click.echo(f"created {path.relative_to(root)}")
+    click.echo(f"next: edit them, then `catalog validate integrations/{publisher}/{slug}`")
+
+
+def _report_problems(problems: list[Diagnostic]) -> None:
+    summary = Summary.of(problems, 1)
+    REPORTERS[_default_format()](problems, summary, sys.stdout.isatty())
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the schemas (default: schema/ at the catalog root).",
+)
+@click.option("--check", is_flag=True, help="Only check that the files are up to date.")
+@click.pass_obj
+def schema(ctx: Context, out: Path | None, check: bool) -> None:
+    """Write the JSON Schemas of integration.yaml, publishers.yaml and catalog.yaml."""
+    directory = out or _root(ctx) / SCHEMA_DIR
+    stale = [
+        name
+        for name, data in schema_files().items()
+        if not (directory / name).is_file() or (directory / name).read_bytes() != data
+    ]
+    if check:
+        for name in stale:
+            click.echo(f"{directory / name} is out of date; run `catalog schema`", err=True)
+        raise click.exceptions.Exit(EXIT_ERRORS if stale else EXIT_OK)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in schema_files().items():
+        (directory / name).write_bytes(data)
+        click.echo(f"wrote {directory / name}")
+
+
+@main.command()
+@click.argument("integration", metavar="PUBLISHER/SLUG")
+@click.argument("version", metavar="VERSION|major|minor|patch")
+@click.option("--pre", metavar="LABEL", help="Make it the next pre-release, e.g. --pre rc.")
+@click.option("--message", help="The tag's message (default: `<name> <version>`).")
+@click.pass_obj
+def release(
+    ctx: Context, integration: str, version: str, pre: str | None, message: str | None
+) -> None:
+    """Tag a new version of an integration at HEAD (an annotated tag; never pushed)."""
+    result = _load(ctx, (), allow_shallow=False)
+    if _report_errors_only(result):
+        click.echo("catalog: fix the errors above before releasing", err=True)
+        raise click.exceptions.Exit(EXIT_ERRORS)
+    try:
+        tag, commit = release_integration(
+            result.catalog, integration.strip("/"), version, pre, message
+        )
+    except ReleaseRefused as error:
+        click.echo(f"catalog: release refused: {error}", err=True)
+        raise click.exceptions.Exit(EXIT_ERRORS) from None
+    except GitError as error:
+        raise _environment_error(str(error)) from None
+    click.echo(f"tagged {tag} at {commit[:12]}")
+    click.echo(f"publish it with: git push origin {tag}")
+
+
+def _report_errors_only(result: LoadResult) -> bool:
+    errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    if errors:
+        REPORTERS[_default_format()](
+            errors, Summary.of(errors, result.files_checked), sys.stdout.isatty()
+        )
+    return bool(errors)

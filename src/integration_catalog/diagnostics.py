@@ -71,6 +71,7 @@ CODES: dict[str, str] = {
     "path-mismatch": "`publisher` or `slug` in the file differs from the directory.",
     "path-invalid": "A publisher or slug directory name is not lowercase kebab-case.",
     "layout-unexpected": "A file or directory where the catalog layout has none.",
+    "integration-exists": "`catalog new` was asked for an integration that already exists.",
     "icon-conflict": "Both `iconUrl` and a local icon file are given.",
     # manifest and schemas
     "member-duplicate": "Two manifest members share a key.",

@@ -269,3 +269,9 @@ def changed_files(root: Path, base: str, head: str) -> list[str]:
     """Paths (relative to the top level) that differ between two revisions."""
     out = _run(["diff", "--name-only", "-z", "--no-renames", base, head, "--"], root).stdout
     return sorted(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p)
+
+
+def create_tag(root: Path, name: str, message: str) -> str:
+    """Create the annotated tag `name` at HEAD; returns the tagged commit. Never pushes."""
+    _run(["tag", "--annotate", "--message", message, "--", name, "HEAD"], root)
+    return _run(["rev-parse", "HEAD"], root).stdout.decode().strip()

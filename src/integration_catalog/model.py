@@ -77,7 +77,9 @@ Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=False)]
 
 
 class _Source(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        strict=True, extra="forbid", frozen=True, field_title_generator=lambda name, _info: name
+    )
 
 
 class Member(_Source):
