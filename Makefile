@@ -36,6 +36,10 @@ site: $(VENV)/.installed sample-tags
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/pre-commit validate-manifest .pre-commit-hooks.yaml
+	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
+	$(BIN)/catalog schema --check
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy --strict src
