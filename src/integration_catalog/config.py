@@ -112,7 +112,9 @@ def _prefix(diagnostics: list[Diagnostic], publisher_id: str) -> list[Diagnostic
             d.column,
             d.severity,
             d.code,
-            d.message.replace("`", f"`{publisher_id}.", 1),
+            d.message.replace("`the document`", f"`{publisher_id}`", 1)
+            if "`the document`" in d.message
+            else d.message.replace("`", f"`{publisher_id}.", 1),
             d.hint,
         )
         for d in diagnostics

@@ -77,6 +77,7 @@ CODES: dict[str, str] = {
     "member-duplicate": "Two manifest members share a key.",
     "dependency-invalid": "A dependency key or range is not valid.",
     "schema-invalid": "`variablesSchema` is not a valid JSON Schema (Draft 2020-12).",
+    "schema-remote-ref": "`variablesSchema` has a `$ref` outside itself (never fetched).",
     "schema-root-type": "`variablesSchema` does not have `type: object` at its root.",
     "schema-required-unknown": "`required` names a property that `properties` does not define.",
     "default-unknown": "A `manifest.defaults` key is not a property of `variablesSchema`.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ ICON_FILES = ("icon.svg", "icon.png")
 MAX_README_BYTES = 512 * 1024
 MAX_ICON_BYTES = 256 * 1024
 _ALLOWED_BESIDE = {INTEGRATION_FILE, README_FILE, *ICON_FILES}
+_NOT_REGULAR = "catalog files must be regular files, not directories or special files"
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ def read_source(
     """The bytes of one source file (at most `limit`), refusing symbolic links (never followed,
     so a link cannot smuggle in a file from outside the catalog)."""
     try:
-        fd = os.open(root / rel_path, os.O_RDONLY | os.O_NOFOLLOW)
+        # O_NONBLOCK: opening a FIFO must not hang; it is refused below as not a regular file.
+        fd = os.open(root / rel_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as error:
         if error.errno == errno.ELOOP:
             return None, [
@@ -64,6 +67,11 @@ def read_source(
             ]
         return None, [
             _error(rel_path, "file-unreadable", f"the file could not be read: {error.strerror}")
+        ]
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None, [
+            _error(rel_path, "file-unreadable", "the path is not a regular file", _NOT_REGULAR)
         ]
     with os.fdopen(fd, "rb") as handle:
         data = handle.read(limit + 1)
@@ -140,6 +148,10 @@ def _source_dir(
                     "the file is a symbolic link; catalog files must be regular files",
                     "replace the link with the file itself",
                 )
+            )
+        elif child.name == INTEGRATION_FILE and not child.is_file():
+            diagnostics.append(
+                _error(child_rel, "file-unreadable", "the path is not a regular file", _NOT_REGULAR)
             )
         elif child.name not in _ALLOWED_BESIDE or not child.is_file():
             diagnostics.append(

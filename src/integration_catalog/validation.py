@@ -78,7 +78,7 @@ def _diagnostic(
         known = list(owner.model_fields) if owner else []
         hint = did_you_mean(name, known) or (f"known fields: {', '.join(known)}" if known else None)
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
-        tags = ctx.get("expected_tags", "")
+        tags = ctx.get("expected_tags") or _union_tags(owner, yaml_path[-1] if yaml_path else "")
         yaml_path = (*yaml_path, "type")
         code = "field-invalid" if kind == "union_tag_invalid" else "field-missing"
         shown = describe(yaml_path)
@@ -87,24 +87,41 @@ def _diagnostic(
             if kind == "union_tag_invalid"
             else f"missing required field `{shown}`"
         )
-        hint = f"use one of {tags}"
+        hint = f"use one of {tags}" if tags else None
     elif kind == "literal_error":
         code = "field-invalid"
         expected = ctx.get("expected", "")
-        message = f"`{field}` must be {expected}, not `{value}`"
+        text = doc.plain_text(yaml_path) or value  # `null` as written, not Python's None
+        got = f"`{text}`" if isinstance(text, str) else kind_of(value)
+        message = f"`{field}` must be {expected}, not {got}"
         choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
         hint = did_you_mean(str(value), choices) if isinstance(value, str) else None
     elif kind.endswith("_type") and kind.removesuffix("_type") in _TYPE_NAMES:
         code = "field-type"
         wanted = _TYPE_NAMES[kind.removesuffix("_type")]
         message = f"`{field}` must be {wanted}, not {kind_of(value)}"
-        if kind == "string_type" and doc.is_plain(yaml_path):
-            hint = f'quote it: "{value}"' if not isinstance(value, (dict, list)) else None
+        # a number or boolean that was meant as text; a null is a value left out, not text
+        text = doc.plain_text(yaml_path) if kind == "string_type" and value is not None else None
+        hint = f'quote it: "{text}"' if text else None
     else:
         code = "field-invalid"
         message = f"`{field}`: {detail['msg'].removeprefix('Value error, ')}"
     at = doc.position(yaml_path, of_key=of_key)
     return Diagnostic(path, at.line, at.column, Severity.ERROR, code, message, hint)
+
+
+def _union_tags(owner: type[BaseModel] | None, name: str | int) -> str:
+    """`'oauth2', 'api_key', 'none'` for a tagged union field (pydantic names the tags only
+    when the tag is wrong, not when it is missing)."""
+    field = owner.model_fields.get(str(name)) if owner is not None else None
+    models = _models_in(field.annotation) if field is not None else iter(())
+    tags = [
+        t
+        for m in models
+        if "type" in m.model_fields
+        for t in get_args(m.model_fields["type"].annotation)
+    ]
+    return ", ".join(f"'{tag}'" for tag in tags)
 
 
 def _locate(

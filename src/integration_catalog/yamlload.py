@@ -67,6 +67,7 @@ class NodeInfo:
     key: Position | None
     value: Position
     plain: bool  # an unquoted scalar: a wrong type there earns the hint "quote it"
+    text: str | None = None  # an unquoted scalar's source text, as the hint quotes it
 
 
 @dataclass
@@ -93,6 +94,11 @@ class LoadedYaml:
         info = self.nodes.get(path)
         return info is not None and info.plain
 
+    def plain_text(self, path: YamlPath) -> str | None:
+        """The source text of an unquoted scalar (`1.10`, not the number 1.1), else None."""
+        info = self.nodes.get(path)
+        return info.text if info is not None and info.plain else None
+
     def was_reported(self, path: YamlPath) -> bool:
         return any(path[:end] in self.reported for end in range(len(path) + 1))
 
@@ -115,7 +121,7 @@ def load_yaml(path: str, data: bytes) -> tuple[LoadedYaml | None, list[Diagnosti
     except _TooDeep:
         return None, problems.items
     except yaml.MarkedYAMLError as error:
-        problems.add_yaml_error(error)
+        problems.add_yaml_error(error, text)
         return None, problems.items
     except yaml.YAMLError as error:  # an unmarked reader error
         problems.add(FILE_START, "yaml-syntax", f"YAML could not be parsed: {error}")
@@ -156,9 +162,13 @@ class _Problems:
             Diagnostic(self.path, at.line, at.column, Severity.ERROR, code, message, hint)
         )
 
-    def add_yaml_error(self, error: yaml.MarkedYAMLError) -> None:
+    def add_yaml_error(self, error: yaml.MarkedYAMLError, text: str) -> None:
         mark = error.problem_mark or error.context_mark
         at = Position(mark.line + 1, mark.column + 1) if mark is not None else FILE_START
+        if mark is not None and mark.index >= len(text):
+            # libyaml puts the end of a file without a final newline on the next line, which
+            # does not exist; report the end of the last line instead
+            at = text_position(text, len(text))
         what = error.problem or str(error)
         context = f" ({error.context})" if error.context else ""
         self.add(at, "yaml-syntax", f"YAML syntax error: {what}{context}")
@@ -255,7 +265,7 @@ def _depth_ok(text: str, problems: _Problems) -> bool:
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.MarkedYAMLError as error:
-        problems.add_yaml_error(error)
+        problems.add_yaml_error(error, text)
         return False
     return True
 
@@ -317,16 +327,21 @@ class _Builder:
             return (*frame.path, len(frame.value)), None, False
         if frame.key is None:
             return None  # this node is a key
+        if frame.skip_value:  # e.g. a duplicate key's value: its positions must not replace
+            line = frame.key_pos.line if frame.key_pos else 0  # those of the value that is kept
+            return (*frame.path, f"<skipped value at line {line}>"), frame.key_pos, True
         return (*frame.path, frame.key), frame.key_pos, frame.skip_value
 
-    def _place(self, value: Any, at: Position | None, plain: bool | None) -> None:
+    def _place(
+        self, value: Any, at: Position | None, plain: bool | None, text: str | None = None
+    ) -> None:
         """Attach a finished value to its parent (or make it the document's root)."""
         child = self._child_path()
         if child is None:
             raise AssertionError("keys are taken by _scalar and _end_collection")
         path, key_pos, skip = child
         if at is not None:
-            self.doc.nodes[path] = NodeInfo(key_pos, at, bool(plain))
+            self.doc.nodes[path] = NodeInfo(key_pos, at, bool(plain), text)
         if not self.stack:
             if self.documents == 1:
                 self.doc.value = value
@@ -434,7 +449,7 @@ class _Builder:
                 return
             self._take_key(event.value, _collapsed_key(event), at)
             return
-        self._place(self._scalar_value(event, at), at, _is_plain(event))
+        self._place(self._scalar_value(event, at), at, _is_plain(event), event.value)
 
     def _scalar_value(self, event: yaml.ScalarEvent, at: Position) -> Any:
         self._check_anchor_and_tag(event, at)
@@ -490,8 +505,19 @@ def _pos(event: yaml.Event) -> Position:
     return Position(mark.line + 1, mark.column + 1) if mark is not None else FILE_START
 
 
+# A plain scalar that starts with a letter can only be read as a boolean or null by YAML 1.1
+# (PyYAML registers nothing else for letters), so most keys and words skip the full resolver.
+_YAML11_BOOL = frozenset("yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off "
+                         "OFF".split())
+_YAML11_NULL = frozenset({"null", "Null", "NULL"})
+
+
 def _resolve_plain(text: str) -> str:
     """The tag PyYAML (YAML 1.1) gives an unquoted scalar."""
+    if text and (text[0].isalpha() and text[0].isascii()):
+        if text in _YAML11_BOOL:
+            return "tag:yaml.org,2002:bool"
+        return "tag:yaml.org,2002:null" if text in _YAML11_NULL else "tag:yaml.org,2002:str"
     tag: str = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     return tag
 
