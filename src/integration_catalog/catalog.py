@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks import SourceIntegration, check_integration
+from .cache import CheckCache, code_fingerprint
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic
+from .filecheck import FileJob, SourceIntegration, run_checks
 from .policy import check_policy
 from .resolve import Resolved, resolve
 from .secrets import scan_text
@@ -20,7 +22,6 @@ from .source import (
     discover,
     read_source,
 )
-from .yamlload import load_yaml
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def load_catalog(
     allow_shallow: bool = False,
     source_date_epoch: int | None = None,
     merged_tags_only: bool = False,
+    workers: int | None = None,
+    use_cache: bool = True,
 ) -> LoadResult:
     """Load and check the whole catalog and resolve its history. With `only`, report just the
     problems of those integration directories or files (cross-file rules still see the whole
@@ -60,30 +63,35 @@ def load_catalog(
     settings, diagnostics = load_settings(root)
     sources, layout = discover(root)
     diagnostics.extend(layout)
-    integrations: list[SourceIntegration] = []
+    readable: list[tuple[SourceDir, bytes]] = []
     for source in sources:
         data, problems = read_source(root, source.yaml_path)
         diagnostics.extend(problems)
         diagnostics.extend(_scan_readme(root, source))
-        if data is None:
-            continue
-        diagnostics.extend(scan_text(source.yaml_path, data.decode("utf-8", "replace")))
-        doc, problems = load_yaml(source.yaml_path, data)
-        diagnostics.extend(problems)
-        if doc is None:
-            continue
-        item, problems = check_integration(source, doc, settings)
-        diagnostics.extend(problems)
-        if item is not None:
-            integrations.append(item)
-    resolution, problems = resolve(
-        root,
-        settings,
-        integrations,
-        allow_shallow=allow_shallow,
-        source_date_epoch=source_date_epoch,
-        merged_tags_only=merged_tags_only,
-    )
+        if data is not None:
+            readable.append((source, data))
+    cache = CheckCache(root, settings_fingerprint(settings)) if use_cache else None
+    try:
+        jobs = [FileJob.of(source.key, source.files, data) for source, data in readable]
+        checked = run_checks(jobs, settings, cache, workers)
+        integrations: list[SourceIntegration] = []
+        for (source, data), check in zip(readable, checked, strict=True):
+            diagnostics.extend(check.diagnostics)
+            if check.spec_json is not None:
+                integrations.append(SourceIntegration(source, check, data))
+        resolution, problems = resolve(
+            root,
+            settings,
+            integrations,
+            allow_shallow=allow_shallow,
+            source_date_epoch=source_date_epoch,
+            merged_tags_only=merged_tags_only,
+            cache=cache,
+            workers=workers,
+        )
+    finally:
+        if cache is not None:
+            cache.close()
     diagnostics.extend(problems)
     docs = {item.source.key: item.doc for item in integrations}
     diagnostics.extend(check_policy(resolution.integrations, docs))
@@ -94,6 +102,15 @@ def load_catalog(
         diagnostics = [d for d in diagnostics if _in_selection(d.path, selection)]
         files = len(selection)
     return LoadResult(catalog, sorted(set(diagnostics)), files, selection)
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """What every cached check depends on besides the file itself: the code and the catalog's
+    settings (trust grants, tag pattern)."""
+    grants = {key: entry.model_dump(mode="json") for key, entry in settings.publishers.items()}
+    return (
+        code_fingerprint() + settings.config.model_dump_json() + json.dumps(grants, sort_keys=True)
+    )
 
 
 def _scan_readme(root: Path, source: SourceDir) -> list[Diagnostic]:

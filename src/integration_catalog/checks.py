@@ -4,7 +4,6 @@ Every check yields diagnostics and never raises for bad input."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -25,15 +24,6 @@ from .secrets import AUTH_SECRET_FIELDS, auth_secret_fields, scan_values, secret
 from .source import SourceDir
 from .validation import describe, kind_of, validate_document
 from .yamlload import LoadedYaml, YamlPath, iter_paths
-
-
-@dataclass(frozen=True)
-class SourceIntegration:
-    """One integration as loaded from the working tree and validated on its own."""
-
-    source: SourceDir
-    spec: IntegrationSource
-    doc: LoadedYaml
 
 
 class _Reporter:
@@ -59,7 +49,7 @@ class _Reporter:
 
 def check_integration(
     source: SourceDir, doc: LoadedYaml, settings: Settings
-) -> tuple[SourceIntegration | None, list[Diagnostic]]:
+) -> tuple[IntegrationSource | None, list[Diagnostic]]:
     """Every rule for one `integration.yaml`. Rules look at the raw fields where they can, so
     one wrong field never hides the problems of another."""
     report = _Reporter(source.yaml_path, doc)
@@ -76,9 +66,7 @@ def check_integration(
     diagnostics.extend(problems)
     for rule in _RAW_RULES:
         diagnostics.extend(rule(fields, source, settings, report))
-    if spec is None:
-        return None, diagnostics
-    return SourceIntegration(source, spec, doc), diagnostics
+    return spec, diagnostics
 
 
 # -- per-file rules ------------------------------------------------------------------------------

@@ -29,6 +29,19 @@ class Diagnostic:
     message: str
     hint: str | None = None
 
+    @classmethod
+    def from_json(cls, value: dict[str, object]) -> Diagnostic:
+        hint = value["hint"]
+        return cls(
+            str(value["path"]),
+            int(str(value["line"])),
+            int(str(value["column"])),
+            Severity(str(value["severity"])),
+            str(value["code"]),
+            str(value["message"]),
+            None if hint is None else str(hint),
+        )
+
     def as_json(self) -> dict[str, object]:
         return {
             "path": self.path,

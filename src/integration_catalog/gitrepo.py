@@ -9,11 +9,12 @@ for all tags, one `log --name-status` for the whole history of `integrations/`, 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -54,12 +55,6 @@ class RepoState:
     shallow: bool
     head_time: int | None  # None for a repository with no commits
     dirty: frozenset[str] = field(default_factory=frozenset)  # changed paths, root-relative
-
-
-@dataclass(frozen=True)
-class Blob:
-    oid: str
-    data: bytes
 
 
 def _run(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
@@ -187,58 +182,93 @@ def _integration_dir(path: str, under: str) -> str | None:
     return "/".join(parts[:3])
 
 
-def read_blobs(root: Path, specs: Iterable[str]) -> Iterator[tuple[str, Blob | None]]:
-    """Read `<commit>:<path>` objects through one `git cat-file --batch` process, in order.
-    A missing object gives None."""
-    wanted = list(specs)
-    if not wanted:
-        return
-    try:
-        process = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=root,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **_GIT_ENV},
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH") from None
-    assert process.stdin is not None and process.stdout is not None
-    writer = threading.Thread(target=_feed, args=(process.stdin, wanted), daemon=True)
-    writer.start()
-    try:
-        for spec in wanted:
-            yield spec, _read_one(process.stdout)
-    finally:
-        process.stdout.close()
+class BlobReader:
+    """One `git cat-file --batch-command` process for every historical file read: first the
+    object ids of many `<commit>:<path>` names (`ids`), then the contents of just the ids
+    that are not cached (`contents`). Use it as a context manager."""
+
+    def __init__(self, root: Path) -> None:
+        try:
+            self._process = subprocess.Popen(
+                ["git", "cat-file", "--batch-command", "--buffer"],
+                cwd=root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, **_GIT_ENV},
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH") from None
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        process = self._process
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
         process.kill()
         process.wait()
+
+    def _ask(self, commands: list[bytes]) -> threading.Thread:
+        stdin = self._process.stdin
+        assert stdin is not None
+        writer = threading.Thread(target=_feed, args=(stdin, commands), daemon=True)
+        writer.start()  # a thread, so a full pipe in either direction cannot deadlock
+        return writer
+
+    def ids(self, names: list[str]) -> list[str | None]:
+        """The blob id of each `<commit>:<path>`; None where there is no such file."""
+        commands = [b"info " + n.encode("utf-8", "surrogateescape") + b"\n" for n in names]
+        writer = self._ask([*commands, b"flush\n"])
+        stdout = self._process.stdout
+        assert stdout is not None
+        found: list[str | None] = []
+        for _ in names:
+            parts = _header(stdout)
+            found.append(parts[0].decode() if len(parts) == 3 and parts[1] == b"blob" else None)
         writer.join()
+        return found
+
+    def contents(self, oids: list[str]) -> dict[str, bytes]:
+        """The content of each blob id."""
+        writer = self._ask([*(f"contents {oid}\n".encode() for oid in oids), b"flush\n"])
+        stdout = self._process.stdout
+        assert stdout is not None
+        found: dict[str, bytes] = {}
+        for oid in oids:
+            parts = _header(stdout)
+            if len(parts) != 3:
+                raise GitError(f"git cat-file cannot read object {oid}")
+            found[oid] = stdout.read(int(parts[2]))
+            stdout.read(1)  # the newline after the content
+        writer.join()
+        return found
 
 
-def _feed(stdin: IO[bytes], specs: list[str]) -> None:
+def _header(stdout: IO[bytes]) -> list[bytes]:
+    line = stdout.readline()
+    if not line:
+        raise GitError(
+            "git cat-file stopped before answering every request (is the repository corrupt?)"
+        )
+    return line.split()
+
+
+def _feed(stdin: IO[bytes], commands: list[bytes]) -> None:
     try:
-        for spec in specs:
-            stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
-        stdin.close()
+        stdin.write(b"".join(commands))
+        stdin.flush()
     except (BrokenPipeError, ValueError, OSError):
         pass  # the reader stopped early
 
 
-def _read_one(stdout: IO[bytes]) -> Blob | None:
-    header = stdout.readline()
-    if not header:
-        raise GitError("git cat-file stopped before answering every request")
-    parts = header.split()
-    if len(parts) != 3 or parts[1] != b"blob":
-        if len(parts) == 3:  # an object that is not a file (a directory): skip its content
-            stdout.read(int(parts[2]) + 1)
-        return None
-    size = int(parts[2])
-    data = stdout.read(size)
-    stdout.read(1)  # the newline after the content
-    return Blob(parts[0].decode(), data)
+def blob_id(data: bytes) -> str:
+    """The id git gives a file with this content (so working files and history share cache
+    entries)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def root_prefix(root: Path) -> str:

@@ -11,14 +11,21 @@ from typing import Any
 
 import semver
 
-from .checks import SourceIntegration, check_integration
+from .cache import CheckCache
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings
 from .diagnostics import Diagnostic, Severity
-from .gitrepo import DirHistory, RepoState, directory_history, list_tags, open_repo, read_blobs
-from .model import IntegrationSource, integration_id, published_fields, utc_rfc3339
+from .filecheck import SNAPSHOT_FILES, FileJob, SourceIntegration, run_checks
+from .gitrepo import (
+    BlobReader,
+    DirHistory,
+    RepoState,
+    directory_history,
+    list_tags,
+    open_repo,
+)
+from .model import IntegrationSource, integration_id, utc_rfc3339
 from .source import INTEGRATION_FILE, INTEGRATIONS_DIR, SourceDir
 from .versions import Snapshot, VersionTag, current_version, match_tags, newest_first, rfc3339
-from .yamlload import load_yaml
 
 
 class ShallowRepository(Exception):
@@ -84,6 +91,8 @@ def resolve(
     allow_shallow: bool = False,
     source_date_epoch: int | None = None,
     merged_tags_only: bool = False,
+    cache: CheckCache | None = None,
+    workers: int | None = None,
 ) -> tuple[Resolution, list[Diagnostic]]:
     """Read git once and resolve every integration, tombstones included."""
     diagnostics: list[Diagnostic] = []
@@ -113,7 +122,9 @@ def resolve(
         merged_tags_only=merged_tags_only,
         diagnostics=diagnostics,
     )
-    snapshots = _load_snapshots(root, state, settings, facts.tags, diagnostics)
+    snapshots = _load_snapshots(
+        root, state, settings, facts.tags, diagnostics, cache=cache, workers=workers
+    )
     resolved = [_from_tree(item, facts, snapshots.get(item.source.key, ())) for item in items]
     present = {item.source.key for item in items}
     for key in sorted(snapshots.keys() - present):
@@ -153,19 +164,34 @@ def _load_snapshots(
     settings: Settings,
     tags: dict[str, list[VersionTag]],
     diagnostics: list[Diagnostic],
+    *,
+    cache: CheckCache | None,
+    workers: int | None,
 ) -> dict[str, tuple[Snapshot, ...]]:
-    """Read every tagged `integration.yaml` through one git process; parse each blob once per
-    integration."""
+    """Check every tagged `integration.yaml` through one git process, reading only the blobs
+    the cache does not already know; each (integration, blob) is checked once."""
     if state is None or not tags:
         return {}
     wanted = [item for key in sorted(tags) for item in newest_first(tags[key])]
-    specs = [f"{item.tag.commit}:{state.prefix}{_yaml_path(item.key)}" for item in wanted]
-    # The same blob is parsed once per integration: today's checks depend on its publisher.
-    parsed: dict[tuple[str, str], tuple[_Parsed | None, list[Diagnostic]]] = {}
+    names = [f"{item.tag.commit}:{state.prefix}{_yaml_path(item.key)}" for item in wanted]
+    with BlobReader(root) as reader:
+        oids = reader.ids(names)
+        jobs = {
+            (item.key, oid): FileJob(item.key, SNAPSHOT_FILES, oid)
+            for item, oid in zip(wanted, oids, strict=True)
+            if oid is not None
+        }
+        checked = dict(
+            zip(
+                jobs,
+                run_checks(list(jobs.values()), settings, cache, workers, fetch=reader.contents),
+                strict=True,
+            )
+        )
     found: dict[str, list[Snapshot]] = {}
-    for item, (_, blob) in zip(wanted, read_blobs(root, specs), strict=True):
+    for item, oid in zip(wanted, oids, strict=True):
         where = _yaml_path(item.key)
-        if blob is None:
+        if oid is None:
             diagnostics.append(
                 Diagnostic(
                     where,
@@ -179,12 +205,10 @@ def _load_snapshots(
                 )
             )
             continue
-        cache_key = (item.key, blob.oid)
-        if cache_key not in parsed:
-            parsed[cache_key] = _parse_snapshot(item.key, blob.data, settings)
-        fields, problems = parsed[cache_key]
-        if problems:
-            first = problems[0]
+        check = checked[(item.key, oid)]
+        errors = check.errors
+        if errors:
+            first = errors[0]
             diagnostics.append(
                 Diagnostic(
                     where,
@@ -194,53 +218,23 @@ def _load_snapshots(
                     "snapshot-invalid",
                     f"published version `{item.tag.name}` no longer passes today's checks "
                     f"(line {first.line}: {first.message})"
-                    + ("" if fields is not None else "; it cannot be read and is left out"),
+                    + ("" if check.content is not None else "; it cannot be read and is left out"),
                     "published versions cannot be edited; release a fixed version",
                 )
             )
-        if fields is None:
+        if check.content is None:
             continue
-        manifest, variables, auth, spec = fields
         found.setdefault(item.key, []).append(
             Snapshot(
                 str(item.version),
                 item.tag.name,
                 rfc3339(item.tag.published),
                 item.tag.commit,
-                manifest,
-                variables,
-                auth,
-                spec=spec,
+                check.content,
+                spec_json=check.spec_json,
             )
         )
     return {key: tuple(value) for key, value in found.items()}
-
-
-_Parsed = tuple[dict[str, Any], dict[str, Any], dict[str, Any], IntegrationSource | None]
-
-
-def _parse_snapshot(
-    key: str, data: bytes, settings: Settings
-) -> tuple[_Parsed | None, list[Diagnostic]]:
-    """The published fields of one tagged file, and what today's checks say of it."""
-    publisher, _, slug = key.partition("/")
-    source = SourceDir(publisher, slug, frozenset({INTEGRATION_FILE}))
-    doc, problems = load_yaml(source.yaml_path, data)
-    if doc is None:
-        return None, problems
-    item, problems = check_integration(source, doc, settings)
-    errors = [d for d in problems if d.severity is Severity.ERROR]
-    if item is not None:
-        return (*published_fields(item.spec), item.spec), errors
-    raw = doc.value
-    manifest, variables, auth = (
-        _as_dict(raw.get(name)) for name in ("manifest", "variablesSchema", "authConfig")
-    )
-    return (manifest, variables, auth, None), errors
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _yaml_path(key: str) -> str:

@@ -138,32 +138,59 @@ def digest(manifest: Any, variables_schema: Any, auth_config: Any) -> str:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One published version, as consumers get it in versions.json."""
+    """One published version, as consumers get it in versions.json. The published fields are
+    kept as their canonical JSON (compact, and exactly what the digest covers)."""
 
     version: str
     tag: str
     published_at: str
     commit: str
-    manifest: dict[str, Any]
-    variables_schema: dict[str, Any]
-    auth_config: dict[str, Any]
+    content: bytes  # canonical JSON of {"authConfig", "manifest", "variablesSchema"}
     yanked: str | None = None  # the reason, when the publisher withdrew this version
-    # The snapshot as a whole integration, when it still validates (tombstones are built from it).
-    spec: IntegrationSource | None = field(default=None, compare=False)
+    # The snapshot as a whole integration when it still validates (tombstones are built from
+    # it), as JSON.
+    spec_json: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def digest(self) -> str:
-        return digest(self.manifest, self.variables_schema, self.auth_config)
+        return "sha256:" + hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def published(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.content)
+        return value
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        manifest: dict[str, Any] = self.published["manifest"]
+        return manifest
+
+    @property
+    def variables_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = self.published["variablesSchema"]
+        return schema
+
+    @property
+    def auth_config(self) -> dict[str, Any]:
+        auth: dict[str, Any] = self.published["authConfig"]
+        return auth
+
+    @property
+    def spec(self) -> IntegrationSource | None:
+        if self.spec_json is None:
+            return None
+        return IntegrationSource.model_validate_json(self.spec_json)
 
     def as_json(self) -> dict[str, Any]:
+        published = self.published
         return {
             "version": self.version,
             "tag": self.tag,
             "publishedAt": self.published_at,
             "commit": self.commit,
-            "manifest": self.manifest,
-            "variablesSchema": self.variables_schema,
-            "authConfig": self.auth_config,
+            "manifest": published["manifest"],
+            "variablesSchema": published["variablesSchema"],
+            "authConfig": published["authConfig"],
             "digest": self.digest,
             "yanked": {"reason": self.yanked} if self.yanked is not None else None,
         }

@@ -1,0 +1,102 @@
+"""A cache of checked files by content, in `.catalog-cache/` under the catalog root.
+
+Published snapshots never change, so a file's parsed and checked form can be kept by its git
+blob id and reused by later runs (and by CI, through a cache step). The cache is only ever an
+optimisation: it is safe to delete; an entry is used only when its key covers everything its
+result depends on (the tool's code, the catalog's settings, the integration and its files, the
+content) and its checksum matches; a corrupt, foreign or unreadable entry or database is
+ignored and the file is checked afresh."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+CACHE_DIR = ".catalog-cache"
+_DB_NAME = "checked-files-v1.sqlite3"
+_BATCH = 500
+
+
+def code_fingerprint() -> str:
+    """Changes whenever the package's code does, so no entry outlives the rules that made it."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+class CheckCache:
+    """Entries are JSON values stored under a key, with a checksum of the value."""
+
+    def __init__(self, root: Path, scope: str) -> None:
+        self._scope = scope  # what every entry depends on besides its own key
+        self._db: sqlite3.Connection | None = None
+        directory = root / CACHE_DIR
+        with contextlib.suppress(OSError, sqlite3.Error):
+            directory.mkdir(exist_ok=True)
+            _ignore_in_git(directory)
+            self._db = sqlite3.connect(directory / _DB_NAME, timeout=30)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, "
+                "checksum TEXT NOT NULL, value BLOB NOT NULL)"
+            )
+
+    def key(self, *parts: str) -> str:
+        return hashlib.sha256("\0".join((self._scope, *parts)).encode()).hexdigest()
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if self._db is None:
+            return found
+        wanted = list(dict.fromkeys(keys))
+        try:
+            for start in range(0, len(wanted), _BATCH):
+                batch = wanted[start : start + _BATCH]
+                rows = self._db.execute(
+                    f"SELECT key, checksum, value FROM entries WHERE key IN "
+                    f"({','.join('?' * len(batch))})",
+                    batch,
+                )
+                found.update(_verified(rows))
+        except sqlite3.Error:
+            return {}  # a corrupt database: check everything afresh
+        return found
+
+    def put_many(self, items: Iterable[tuple[str, Any]]) -> None:
+        if self._db is None:
+            return
+        rows = []
+        for key, value in items:
+            data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+            rows.append((key, hashlib.sha256(data).hexdigest(), data))
+        with contextlib.suppress(sqlite3.Error), self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO entries (key, checksum, value) VALUES (?, ?, ?)", rows
+            )
+
+    def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+
+def _verified(rows: Iterable[tuple[str, str, bytes]]) -> Iterator[tuple[str, Any]]:
+    for key, checksum, value in rows:
+        if not isinstance(value, bytes) or hashlib.sha256(value).hexdigest() != checksum:
+            continue  # corrupt: ignored, never trusted
+        try:
+            yield key, json.loads(value)
+        except ValueError:
+            continue
+
+
+def _ignore_in_git(directory: Path) -> None:
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# A cache of checked files; safe to delete.\n*\n")

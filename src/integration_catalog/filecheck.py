@@ -1,0 +1,224 @@
+"""One `integration.yaml`'s whole check as a pure job: the unit that is cached by content and
+run in parallel. Working-tree files and published snapshots go through the same job, so a file
+that did not change since its last tag is checked once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from functools import cached_property
+from multiprocessing import get_context
+from typing import Any
+
+from .cache import CheckCache
+from .checks import check_integration
+from .config import Settings
+from .diagnostics import Diagnostic, Severity
+from .gitrepo import blob_id
+from .model import IntegrationSource, published_fields
+from .secrets import scan_text
+from .source import INTEGRATION_FILE, SourceDir
+from .versions import canonical_json
+from .yamlload import LoadedYaml, Position, YamlPath, load_yaml
+
+# Below this many uncached files, starting worker processes costs more than it saves.
+_PARALLEL_FROM = 64
+_CHUNK = 64
+_PUBLISHED = ("authConfig", "manifest", "variablesSchema")
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """Check the blob `oid` as `integrations/<key>/integration.yaml` with these files beside
+    it. `data` may be left out while the cache is asked; it is read only if needed."""
+
+    key: str
+    files: frozenset[str]
+    oid: str
+    data: bytes | None = None
+
+    @classmethod
+    def of(cls, key: str, files: frozenset[str], data: bytes) -> FileJob:
+        return cls(key, files, blob_id(data), data)
+
+    @property
+    def source(self) -> SourceDir:
+        publisher, _, slug = self.key.partition("/")
+        return SourceDir(publisher, slug, self.files)
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What checking one file found. `content` is the canonical JSON of its published fields
+    (`authConfig`, `manifest`, `variablesSchema`): from the validated spec when it validates,
+    else as written, else None when the file could not be loaded at all."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    spec_json: str | None
+    content: bytes | None
+
+    @cached_property
+    def spec(self) -> IntegrationSource | None:
+        if self.spec_json is None:
+            return None
+        return IntegrationSource.model_validate_json(self.spec_json)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "diagnostics": [d.as_json() for d in self.diagnostics],
+            "spec": self.spec_json,
+            "content": None if self.content is None else self.content.decode(),
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> FileCheck:
+        content = value["content"]
+        return cls(
+            tuple(Diagnostic.from_json(d) for d in value["diagnostics"]),
+            value["spec"],
+            None if content is None else content.encode(),
+        )
+
+
+def check_file(job: FileJob, settings: Settings) -> FileCheck:
+    """Every per-file rule: the credential scan, strict loading and the checks."""
+    source, data = job.source, job.data
+    assert data is not None
+    diagnostics = list(scan_text(source.yaml_path, data.decode("utf-8", "replace")))
+    doc, problems = load_yaml(source.yaml_path, data)
+    diagnostics.extend(problems)
+    if doc is None:
+        return FileCheck(tuple(diagnostics), None, None)
+    spec, problems = check_integration(source, doc, settings)
+    diagnostics.extend(problems)
+    if spec is not None:
+        manifest, variables, auth = published_fields(spec)
+        content = canonical_json(
+            {"authConfig": auth, "manifest": manifest, "variablesSchema": variables}
+        )
+        return FileCheck(tuple(diagnostics), spec.model_dump_json(), content)
+    raw = {name: _as_dict(doc.value.get(name)) for name in _PUBLISHED}
+    return FileCheck(tuple(diagnostics), None, _canonical_or_none(raw))
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _canonical_or_none(value: Any) -> bytes | None:
+    try:
+        return canonical_json(value)
+    except ValueError:  # a float that JSON cannot hold
+        return None
+
+
+def _check_chunk(jobs: Sequence[FileJob], settings: Settings) -> list[FileCheck]:
+    return [check_file(job, settings) for job in jobs]
+
+
+Fetch = Callable[[list[str]], dict[str, bytes]]
+
+
+def run_checks(
+    jobs: Sequence[FileJob],
+    settings: Settings,
+    cache: CheckCache | None,
+    workers: int | None = None,
+    fetch: Fetch | None = None,
+) -> list[FileCheck]:
+    """Check every job, taking what the cache has and running the rest on `workers`
+    processes (default: one per core); `fetch` reads the blobs of jobs given without data.
+    The result does not depend on the cache or on the number of workers."""
+    keys = [_cache_key(cache, job) for job in jobs] if cache is not None else []
+    cached = cache.get_many(keys) if cache is not None else {}
+    results: list[FileCheck | None] = []
+    for index in range(len(jobs)):
+        entry = cached.get(keys[index]) if cache is not None else None
+        results.append(_from_cache(entry))
+    missing = [i for i, result in enumerate(results) if result is None]
+    unread = sorted({jobs[i].oid for i in missing if jobs[i].data is None})
+    contents = fetch(unread) if fetch is not None and unread else {}
+    todo = [
+        jobs[i] if jobs[i].data is not None else replace(jobs[i], data=contents[jobs[i].oid])
+        for i in missing
+    ]
+    fresh = _run(todo, settings, workers or os.cpu_count() or 1)
+    for index, result in zip(missing, fresh, strict=True):
+        results[index] = result
+    if cache is not None and missing:
+        cache.put_many(
+            (keys[i], fresh_result.to_json())
+            for i, fresh_result in zip(missing, fresh, strict=True)
+        )
+    return [r for r in results if r is not None]
+
+
+def _cache_key(cache: CheckCache, job: FileJob) -> str:
+    return cache.key(job.key, ",".join(sorted(job.files)), job.oid)
+
+
+def _from_cache(entry: Any) -> FileCheck | None:
+    if not isinstance(entry, dict):
+        return None
+    try:
+        return FileCheck.from_json(entry)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # a foreign or malformed entry: check the file again
+
+
+def _run(jobs: list[FileJob], settings: Settings, workers: int) -> list[FileCheck]:
+    if workers <= 1 or len(jobs) < _PARALLEL_FROM:
+        return _check_chunk(jobs, settings)
+    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        done = pool.map(_check_chunk, chunks, [settings] * len(chunks))
+        return [result for chunk in done for result in chunk]
+
+
+@dataclass(frozen=True)
+class SourceIntegration:
+    """One integration of the working tree that passed its per-file checks."""
+
+    source: SourceDir
+    check: FileCheck
+    data: bytes
+
+    @property
+    def spec(self) -> IntegrationSource:
+        spec = self.check.spec
+        assert spec is not None
+        return spec
+
+    @cached_property
+    def doc(self) -> LoadedYaml:
+        """Positions in the file, loaded only when a diagnostic needs one."""
+        return _PositionsOnDemand(self.source.yaml_path, self.data)
+
+
+class _PositionsOnDemand(LoadedYaml):
+    """A document whose positions are read from the file on first use: clean files (most of
+    them) are never loaded a second time."""
+
+    def __init__(self, path: str, data: bytes) -> None:
+        super().__init__(None)
+        self._path, self._data, self._loaded = path, data, False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            doc = load_yaml(self._path, self._data)[0]
+            if doc is not None:
+                self.value, self.nodes, self.reported = doc.value, doc.nodes, doc.reported
+
+    def position(self, path: YamlPath, *, of_key: bool = False) -> Position:
+        self._load()
+        return super().position(path, of_key=of_key)
+
+
+SNAPSHOT_FILES = frozenset({INTEGRATION_FILE})  # a snapshot is checked from its YAML alone
