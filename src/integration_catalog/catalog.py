@@ -13,13 +13,14 @@ from .diagnostics import Diagnostic
 from .filecheck import FileJob, SourceIntegration, run_checks
 from .policy import check_policy
 from .resolve import Resolved, resolve
-from .secrets import scan_text
+from .secrets import redact, scan_text
 from .source import (
     INTEGRATIONS_DIR,
     MAX_README_BYTES,
     README_FILE,
     SourceDir,
     discover,
+    other_text_files,
     read_source,
 )
 
@@ -67,9 +68,9 @@ def load_catalog(
     for source in sources:
         data, problems = read_source(root, source.yaml_path)
         diagnostics.extend(problems)
-        diagnostics.extend(_scan_readme(root, source))
         if data is not None:
             readable.append((source, data))
+    diagnostics.extend(_scan_other_files(root, sources))
     cache = CheckCache(root, settings_fingerprint(settings)) if use_cache else None
     try:
         jobs = [FileJob.of(source.key, source.files, data) for source, data in readable]
@@ -95,6 +96,7 @@ def load_catalog(
     diagnostics.extend(problems)
     docs = {item.source.key: item.doc for item in integrations}
     diagnostics.extend(check_policy(resolution.integrations, docs))
+    diagnostics = [redact(d) for d in diagnostics]
     catalog = Catalog(root, settings, tuple(resolution.integrations), resolution.reference_time)
     files = 2 + len(sources)
     selection = _selection(root, only, sources)
@@ -113,14 +115,19 @@ def settings_fingerprint(settings: Settings) -> str:
     )
 
 
-def _scan_readme(root: Path, source: SourceDir) -> list[Diagnostic]:
-    if README_FILE not in source.files:
-        return []
-    path = f"{source.rel_dir}/{README_FILE}"
-    data, problems = read_source(root, path, MAX_README_BYTES)
-    if data is None:
-        return problems
-    return list(scan_text(path, data.decode("utf-8", "replace")))
+def _scan_other_files(root: Path, sources: list[SourceDir]) -> list[Diagnostic]:
+    """The credential scan of READMEs and any other YAML or Markdown under integrations/
+    (each `integration.yaml` is scanned with its checks)."""
+    found: list[Diagnostic] = []
+    for path in other_text_files(root, {source.yaml_path for source in sources}):
+        data, problems = read_source(root, path, MAX_README_BYTES)
+        if data is None:
+            found.extend(
+                d for d in problems if d.code != "file-symlink" or not path.endswith(README_FILE)
+            )
+            continue
+        found.extend(scan_text(path, data.decode("utf-8", "replace")))
+    return found
 
 
 def _selection(root: Path, only: Iterable[Path], sources: list[SourceDir]) -> frozenset[str] | None:

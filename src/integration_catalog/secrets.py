@@ -10,6 +10,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from .diagnostics import Diagnostic, Severity
@@ -95,7 +96,8 @@ _ABOUT_WORDS = frozenset(
         "label",
     }
 )
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+# Letters only: digits separate words (`password2`, `tokenUrl2`, `oauth2Token`).
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 # Fields that would put a credential into authConfig, which only describes how to authenticate.
 AUTH_SECRET_FIELDS = frozenset(
     {
@@ -208,3 +210,24 @@ def secret_variables(schema: Mapping[str, Any]) -> Iterator[tuple[YamlPath, str]
             yield (*where, "format"), f"variable `{name}` has `format: password`"
         elif is_secret_name(name):
             yield where, f"variable `{name}` is named like a secret"
+
+
+# A quoted token that could be a credential: long, no path punctuation (field paths such as
+# `authConfig.clientSecret` are ours), letters and digits mixed. Formatted credentials (URLs,
+# JWTs, keys with prefixes) are found by the patterns above wherever they stand.
+_QUOTED = re.compile(r"`([^`\s.\[\]/]{16,})`")
+
+
+def redact(diagnostic: Diagnostic) -> Diagnostic:
+    """The diagnostic with any credential it quotes masked, whichever rule wrote it: a value
+    that fails another check (a secret pasted in the wrong field) is never printed either."""
+    message = _QUOTED.sub(_mask_quoted, _SCAN.sub(lambda m: mask(m.group()), diagnostic.message))
+    if message == diagnostic.message:
+        return diagnostic
+    return replace(diagnostic, message=message)
+
+
+def _mask_quoted(match: re.Match[str]) -> str:
+    value = match.group(1)
+    mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    return mask(value) if mixed and looks_secret(value) else match.group()

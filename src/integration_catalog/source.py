@@ -132,6 +132,23 @@ def discover(root: Path) -> tuple[list[SourceDir], list[Diagnostic]]:
     return found, diagnostics
 
 
+_TEXT_SUFFIXES = (".yaml", ".yml", ".md", ".markdown")
+
+
+def other_text_files(root: Path, known: set[str]) -> list[str]:
+    """Every other YAML or Markdown file under integrations/ (hidden ones and those in
+    misnamed directories too), relative to the root: none of them may hold a credential."""
+    found: list[str] = []
+    base = root / INTEGRATIONS_DIR
+    for directory, _, names in os.walk(base, followlinks=False):
+        for name in names:
+            if name.lower().endswith(_TEXT_SUFFIXES) or name.upper().startswith("README"):
+                rel = (Path(directory) / name).relative_to(root).as_posix()
+                if rel not in known:
+                    found.append(rel)
+    return sorted(found)
+
+
 def _source_dir(
     publisher: str, entry: os.DirEntry[str], diagnostics: list[Diagnostic]
 ) -> SourceDir | None:

@@ -507,8 +507,28 @@ def _pos(event: yaml.Event) -> Position:
 
 # A plain scalar that starts with a letter can only be read as a boolean or null by YAML 1.1
 # (PyYAML registers nothing else for letters), so most keys and words skip the full resolver.
-_YAML11_BOOL = frozenset("yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off "
-                         "OFF".split())
+_YAML11_BOOL = frozenset(
+    [
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "No",
+        "NO",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+    ]
+)
 _YAML11_NULL = frozenset({"null", "Null", "NULL"})
 
 
