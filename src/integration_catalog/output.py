@@ -9,14 +9,16 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 # A file the build puts in every tree it makes, so it never replaces a directory it did not make.
 MARKER = ".catalog-build"
-_MARKER_TEXT = b"This directory is written by `catalog build`; it is replaced on every build.\n"
+_MARKER_NOTE = "This directory is written by `catalog build`; it is replaced on every build."
 
 
 class OutputError(Exception):
@@ -62,7 +64,7 @@ def _lock(out: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_tree(out: Path, files: Iterable[tuple[str, bytes]]) -> int:
+def write_tree(out: Path, files: Iterable[OutputFile]) -> int:
     """Write every (relative path, content) pair into a fresh tree and swap it in for `out`.
     Returns the number of files written."""
     out = out.resolve()
@@ -74,7 +76,7 @@ def write_tree(out: Path, files: Iterable[tuple[str, bytes]]) -> int:
         _remove_stale(out)
         staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
         try:
-            count = _write_all(staging, files)
+            count = _write_all(staging, out, files)
             _swap_in(staging, out)
         except OSError as error:
             raise OutputError(
@@ -93,21 +95,85 @@ def _remove_stale(out: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _write_all(staging: Path, files: Iterable[tuple[str, bytes]]) -> int:
+@dataclass(frozen=True)
+class Deferred:
+    """A file rendered only if its inputs changed since the previous build: `fingerprint`
+    names everything the content depends on."""
+
+    path: str
+    fingerprint: str
+    render: Callable[[], bytes]
+
+
+OutputFile = tuple[str, bytes] | Deferred
+
+
+def _previous_fingerprints(out: Path) -> dict[str, str]:
+    try:
+        recorded = json.loads((out / MARKER).read_bytes())
+        fingerprints = recorded["fingerprints"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return fingerprints if isinstance(fingerprints, dict) else {}
+
+
+def _write_all(staging: Path, out: Path, files: Iterable[OutputFile]) -> int:
+    """Write the new tree. A file whose content (or, for a deferred one, whose inputs) did
+    not change is carried over from the previous tree as a hard link: same bytes, same
+    modification time, so deploy tools that sync by time or checksum upload nothing."""
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    (staging / MARKER).write_bytes(_MARKER_TEXT)
+    previous = _previous_fingerprints(out) if out.is_dir() else {}
+    fingerprints: dict[str, str] = {}
     count = 0
     made: set[Path] = set()
-    for rel, data in files:
-        target = staging.joinpath(*_safe_relative(rel).parts)
+    for entry in files:
+        rel = entry.path if isinstance(entry, Deferred) else entry[0]
+        parts = _safe_relative(rel).parts
+        target, old = staging.joinpath(*parts), out.joinpath(*parts)
         if target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(target.parent)
+        if isinstance(entry, Deferred):
+            fingerprints[rel] = entry.fingerprint
+            if previous.get(rel) == entry.fingerprint and _carry_over(old, target):
+                count += 1
+                continue
+            data = entry.render()
+        else:
+            data = entry[1]
+            if _same_file(old, data) and _carry_over(old, target):
+                count += 1
+                continue
         with target.open("xb") as handle:  # a path written twice is a bug: fail loudly
             handle.write(data)
         count += 1
+    marker = {
+        "builtBy": "integration-catalog",
+        "note": _MARKER_NOTE,
+        "fingerprints": dict(sorted(fingerprints.items())),
+    }
+    (staging / MARKER).write_bytes(json.dumps(marker, indent=1).encode() + b"\n")
     return count
+
+
+def _same_file(old: Path, data: bytes) -> bool:
+    try:
+        if old.is_symlink() or old.stat().st_size != len(data):
+            return False
+        return old.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _carry_over(old: Path, target: Path) -> bool:
+    try:
+        if old.is_symlink() or not old.is_file():
+            return False
+        os.link(old, target)
+    except OSError:
+        return False  # another file system, or links not allowed: write it instead
+    return True
 
 
 def _swap_in(staging: Path, out: Path) -> None:
