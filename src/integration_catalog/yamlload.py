@@ -45,7 +45,11 @@ _CORE_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False":
 _CORE_BOOL["FALSE"] = False
 _CORE_NULL = {"", "~", "null", "Null", "NULL"}
 _FORBIDDEN_CHARS = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffe\uffff]"
+    # C0 and C1 controls, bidirectional marks, overrides and isolates, and invisible
+    # characters that make two different keys or names look the same (zero-width space, word
+    # joiner, a byte-order mark after the start)
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069"
+    "\ufeff\ufffe\uffff]"
 )
 _STRUCTURE_CHARS = re.compile(r"[\[{:?-]")
 _RESOLVER = yaml.resolver.Resolver()
@@ -134,7 +138,7 @@ def load_yaml(path: str, data: bytes) -> tuple[LoadedYaml | None, list[Diagnosti
             FILE_START,
             "file-empty",
             "the file holds no YAML document",
-            "write the fields as a YAML mapping, e.g. `name: My integration`",
+            "write the fields as `key: value` lines (see docs/authoring.md)",
         )
         return None, problems.items
     if not isinstance(loaded.value, dict):
