@@ -15,10 +15,9 @@ from .diagnostics import Diagnostic, Severity, did_you_mean
 from .model import (
     DEFAULT_TRUST_TIER,
     DERIVED_FIELDS,
-    NAME_MAX,
-    NAME_RE,
     TRUST_TIERS,
     IntegrationSource,
+    is_valid_name,
 )
 from .secrets import AUTH_SECRET_FIELDS, auth_secret_fields, scan_values, secret_variables
 from .source import SourceDir
@@ -149,7 +148,7 @@ def _dependency_syntax(dependencies: dict[str, Any], report: _Reporter) -> Itera
     for target, spec in dependencies.items():
         where = ("manifest", "dependencies", target)
         publisher, _, slug = target.partition("/")
-        if not all(NAME_RE.match(part) and len(part) <= NAME_MAX for part in (publisher, slug)):
+        if not all(is_valid_name(part) for part in (publisher, slug)):
             yield report.at(
                 where,
                 "dependency-invalid",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .diagnostics import Diagnostic, Severity
-from .model import NAME_RE, CatalogConfig, PublisherEntry
+from .model import CatalogConfig, PublisherEntry, is_valid_name
 from .source import read_yaml_file
 from .validation import validate_document
 from .yamlload import LoadedYaml
@@ -80,7 +80,7 @@ def _load_publishers(
     publishers: dict[str, PublisherEntry] = {}
     for publisher_id, entry in doc.value.items():
         at = doc.position((publisher_id,), of_key=True)
-        if not NAME_RE.match(publisher_id) or len(publisher_id) > 64:
+        if not is_valid_name(publisher_id):
             diagnostics.append(
                 Diagnostic(
                     PUBLISHERS_FILE,

@@ -25,6 +25,36 @@ DEFAULT_TAG_PATTERN = "{publisher}/{slug}/v{version}"
 NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 NAME_RE = re.compile(NAME_PATTERN)
 NAME_MAX = 64
+# Names Windows reserves for devices: a clone holding such a directory fails there.
+RESERVED_NAMES = frozenset(
+    {
+        "con",
+        "prn",
+        "aux",
+        "nul",
+        *(f"com{i}" for i in range(1, 10)),
+        *(f"lpt{i}" for i in range(1, 10)),
+    }
+)
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a publisher or slug, or None when it can."""
+    if not NAME_RE.match(name) or len(name) > NAME_MAX:
+        return (
+            f"is not lowercase kebab-case (a-z, 0-9 and single hyphens, 1 to {NAME_MAX} characters)"
+        )
+    if name in RESERVED_NAMES:
+        return (
+            "is a name Windows reserves for a device, so the repository could not be cloned there"
+        )
+    return None
+
+
+def is_valid_name(name: str) -> bool:
+    return name_problem(name) is None
+
+
 # Fields the build derives; publishers may not write them.
 DERIVED_FIELDS: dict[str, str] = {
     "id": "the publisher and slug (a UUIDv5 of `publisher/slug`)",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import Diagnostic, Severity
-from .model import NAME_MAX, NAME_RE
+from .model import NAME_MAX, is_valid_name, name_problem
 from .yamlload import MAX_FILE_BYTES, LoadedYaml, load_yaml
 
 INTEGRATIONS_DIR = "integrations"
@@ -226,7 +226,8 @@ def _is_real_dir(entry: os.DirEntry[str], rel: str, diagnostics: list[Diagnostic
 
 
 def _valid_name(name: str, rel: str, what: str, diagnostics: list[Diagnostic]) -> bool:
-    if NAME_RE.match(name) and len(name) <= NAME_MAX:
+    problem = name_problem(name)
+    if problem is None:
         return True
     suggestion = "-".join(
         filter(
@@ -238,9 +239,10 @@ def _valid_name(name: str, rel: str, what: str, diagnostics: list[Diagnostic]) -
         _error(
             rel,
             "path-invalid",
-            f"{what} directory `{_printable(name)}` is not lowercase kebab-case "
-            f"(a-z, 0-9 and single hyphens, 1 to {NAME_MAX} characters)",
-            f"rename it to `{suggestion[:NAME_MAX]}`" if suggestion else None,
+            f"{what} directory `{_printable(name)}` {problem}",
+            f"rename it to `{suggestion[:NAME_MAX]}`"
+            if suggestion and is_valid_name(suggestion[:NAME_MAX])
+            else "rename it",
         )
     )
     return False

@@ -8,7 +8,7 @@ from pathlib import Path
 from .catalog import Catalog
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .gitrepo import create_tag, open_repo
-from .model import NAME_MAX, NAME_RE
+from .model import name_problem
 from .release import ReleaseRefused, next_version, tag_name
 from .source import INTEGRATIONS_DIR
 
@@ -23,12 +23,11 @@ def scaffold_problems(root: Path, publisher: str, slug: str) -> list[Diagnostic]
             1,
             Severity.ERROR,
             "path-invalid",
-            f"{what} `{name}` is not lowercase kebab-case (a-z, 0-9 and single "
-            f"hyphens, 1 to {NAME_MAX} characters)",
+            f"{what} `{name}` {problem}",
             "write it as PUBLISHER/SLUG, e.g. acme/crm-sync",
         )
         for what, name in (("publisher", publisher), ("slug", slug))
-        if not (NAME_RE.match(name) and len(name) <= NAME_MAX)
+        if (problem := name_problem(name)) is not None
     ]
     if not problems and (root / rel).exists():
         problems.append(
