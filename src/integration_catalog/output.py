@@ -56,7 +56,11 @@ def _safe_relative(path: str) -> PurePosixPath:
 def _lock(out: Path) -> Iterator[None]:
     """Builds into the same directory take turns instead of racing."""
     lock_path = out.parent / f".{out.name}.lock"
-    with lock_path.open("a") as handle:
+    try:
+        handle = lock_path.open("a")
+    except OSError as error:
+        raise OutputError(f"cannot write beside {out}: {error.strerror} ({lock_path})") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
