@@ -11,10 +11,12 @@ from .cache import CheckCache, code_fingerprint
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic
 from .filecheck import FileJob, SourceIntegration, run_checks
+from .icons import MAX_ICON_BYTES, check_icon
 from .policy import check_policy
 from .resolve import Resolved, resolve
 from .secrets import redact, scan_text
 from .source import (
+    ICON_FILES,
     INTEGRATIONS_DIR,
     MAX_README_BYTES,
     README_FILE,
@@ -71,6 +73,7 @@ def load_catalog(
         if data is not None:
             readable.append((source, data))
     diagnostics.extend(_scan_other_files(root, sources))
+    diagnostics.extend(_check_icons(root, sources))
     cache = CheckCache(root, settings_fingerprint(settings)) if use_cache else None
     try:
         jobs = [FileJob.of(source.key, source.files, data) for source, data in readable]
@@ -113,6 +116,16 @@ def settings_fingerprint(settings: Settings) -> str:
     return (
         code_fingerprint() + settings.config.model_dump_json() + json.dumps(grants, sort_keys=True)
     )
+
+
+def _check_icons(root: Path, sources: list[SourceDir]) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for source in sources:
+        for icon in sorted(source.files & set(ICON_FILES)):
+            path = f"{source.rel_dir}/{icon}"
+            data, problems = read_source(root, path, MAX_ICON_BYTES)
+            found.extend(problems if data is None else check_icon(path, data))
+    return found
 
 
 def _scan_other_files(root: Path, sources: list[SourceDir]) -> list[Diagnostic]:

@@ -85,6 +85,7 @@ CODES: dict[str, str] = {
     "path-invalid": "A publisher or slug directory name is not lowercase kebab-case.",
     "layout-unexpected": "A file or directory where the catalog layout has none.",
     "integration-exists": "`catalog new` was asked for an integration that already exists.",
+    "icon-unsafe": "A local icon is not a plain image (scripts, links out, not PNG/SVG).",
     "icon-conflict": "Both `iconUrl` and a local icon file are given.",
     # manifest and schemas
     "member-duplicate": "Two manifest members share a key.",

@@ -17,7 +17,6 @@ INTEGRATION_FILE = "integration.yaml"
 README_FILE = "README.md"
 ICON_FILES = ("icon.svg", "icon.png")
 MAX_README_BYTES = 512 * 1024
-MAX_ICON_BYTES = 256 * 1024
 _ALLOWED_BESIDE = {INTEGRATION_FILE, README_FILE, *ICON_FILES}
 _NOT_REGULAR = "catalog files must be regular files, not directories or special files"
 
