@@ -207,6 +207,30 @@ def _icon(
 # `pattern` from a pull request cannot hang the build), and `offline=True` so a remote `$ref`
 # is never fetched.
 _JSON_TYPES = "string, number, integer, boolean, object, array, null"
+# The formats Draft 2020-12 defines (section 7.3 of the validation vocabulary).
+KNOWN_FORMATS = frozenset(
+    {
+        "date-time",
+        "date",
+        "time",
+        "duration",
+        "email",
+        "idn-email",
+        "hostname",
+        "idn-hostname",
+        "ipv4",
+        "ipv6",
+        "uri",
+        "uri-reference",
+        "iri",
+        "iri-reference",
+        "uuid",
+        "uri-template",
+        "json-pointer",
+        "relative-json-pointer",
+        "regex",
+    }
+)
 
 
 @cache
@@ -261,6 +285,22 @@ def _schema_rules(schema: dict[str, Any], report: _Reporter) -> Iterator[Diagnos
         )
     if errors:
         return
+    for path, value in iter_paths(schema, base):
+        if (
+            path[-1] == "format"
+            and path[-2] not in ("properties", "$defs")
+            and isinstance(value, str)
+            and value not in KNOWN_FORMATS
+            and value != "password"
+        ):  # password is the secrets rule's to report
+            yield report.at(
+                path,
+                "schema-unknown-format",
+                f"format `{_clip(value, 40)}` is not a JSON Schema format, so "
+                "values are not checked against it",
+                did_you_mean(value, KNOWN_FORMATS) or "use a standard format, or a `pattern`",
+                severity=Severity.WARNING,
+            )
     remote = [
         (path, ref)
         for path, ref in iter_paths(schema, base)

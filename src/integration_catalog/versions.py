@@ -81,11 +81,35 @@ def match_tags(
         found[key].append(VersionTag(key, version, tag))
     for key, items in found.items():
         diagnostics.extend(
+            _case_collisions(items, yaml_path_of.get(key, f"integrations/{key}/integration.yaml"))
+        )
+        diagnostics.extend(
             _build_metadata_clashes(
                 items, yaml_path_of.get(key, f"integrations/{key}/integration.yaml")
             )
         )
     return dict(found), diagnostics
+
+
+def _case_collisions(items: list[VersionTag], where: str) -> Iterator[Diagnostic]:
+    """Tags that differ only in letter case collide on case-insensitive file systems, where
+    one silently replaces the other in a clone."""
+    by_folded: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        by_folded[item.tag.name.lower()].append(item.tag.name)
+    for names in sorted(by_folded.values()):
+        if len(names) > 1:
+            shown = ", ".join(f"`{name}`" for name in sorted(names))
+            yield Diagnostic(
+                where,
+                1,
+                1,
+                Severity.WARNING,
+                "tag-case-collision",
+                f"tags {shown} differ only in letter case; on macOS and Windows "
+                "one replaces the other",
+                "delete all but one of them",
+            )
 
 
 def _build_metadata_clashes(items: list[VersionTag], where: str) -> Iterator[Diagnostic]:
