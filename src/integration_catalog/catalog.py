@@ -144,7 +144,11 @@ def _scan_other_files(root: Path, sources: list[SourceDir]) -> list[Diagnostic]:
 
 
 def _selection(root: Path, only: Iterable[Path], sources: list[SourceDir]) -> frozenset[str] | None:
-    chosen = [path.resolve() for path in only]
+    # A relative path is taken from the working directory, or else from the catalog root.
+    chosen = [
+        path.resolve() if path.exists() or path.is_absolute() else (root / path).resolve()
+        for path in only
+    ]
     if not chosen:
         return None
     picked: set[str] = set()

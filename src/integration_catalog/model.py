@@ -45,9 +45,7 @@ def name_problem(name: str) -> str | None:
             f"is not lowercase kebab-case (a-z, 0-9 and single hyphens, 1 to {NAME_MAX} characters)"
         )
     if name in RESERVED_NAMES:
-        return (
-            "is a name Windows reserves for a device, so the repository could not be cloned there"
-        )
+        return "is reserved by Windows for a device, so the repository could not be cloned there"
     return None
 
 
