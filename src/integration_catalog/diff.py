@@ -62,12 +62,17 @@ def diff_catalogs(base: LoadResult, head: LoadResult, files: Sequence[str]) -> l
     """Every change between two loaded catalogs; `files` are the changed paths, relative to
     the catalog root (paths outside it start with `../`)."""
     changes = list(_file_changes(files))
+    problems = list(_new_problems(base, head))
+    failing = {c.key for c in problems if c.kind == "error"}
     before = {item.key: item for item in base.catalog.integrations}
     after = {item.key: item for item in head.catalog.integrations}
     for key in sorted(before.keys() | after.keys()):
-        changes.extend(_integration_changes(key, before.get(key), after.get(key)))
-    changes.extend(_new_warnings(base, head))
-    touched = sorted({c.key.split("/")[0] for c in changes if c.key})
+        new = after.get(key)
+        if key in failing and (new is None or new.tombstone):
+            continue  # not removed or deleted: its file does not validate (reported below)
+        changes.extend(_integration_changes(key, before.get(key), new))
+    changes.extend(problems)
+    touched = sorted(_publishers_touched(files, changes))
     if len(touched) > 1:
         changes.append(
             Change(
@@ -79,6 +84,20 @@ def diff_catalogs(base: LoadResult, head: LoadResult, files: Sequence[str]) -> l
             )
         )
     return changes
+
+
+def _publishers_touched(files: Sequence[str], changes: Sequence[Change]) -> set[str]:
+    """Publishers whose directories the change touches (a README or icon counts too); a new
+    problem of another publisher's integration does not touch its directory."""
+    in_files = {
+        parts[1]
+        for parts in (f.split("/") for f in files)
+        if parts[0] == INTEGRATIONS_DIR and len(parts) > 2
+    }
+    in_changes = {
+        c.key.split("/")[0] for c in changes if c.key and c.kind not in ("policy-warning", "error")
+    }
+    return in_files | in_changes
 
 
 def verdict(changes: Sequence[Change]) -> str:
@@ -118,6 +137,9 @@ def _state(item: Resolved) -> dict[str, Any]:
 def _integration_changes(key: str, old: Resolved | None, new: Resolved | None) -> Iterator[Change]:
     if new is None:
         assert old is not None
+        if not old.versions:  # a draft: nothing was ever published
+            yield Change("removed", key, "removed from the catalog (a draft)", ROUTINE)
+            return
         yield Change(
             "removed",
             key,
@@ -185,20 +207,31 @@ def _version_changes(key: str, old_versions: Sequence[Any], new: Resolved) -> It
             yield Change("yank", key, f"yanked {snapshot.version}: {snapshot.yanked}", ROUTINE)
 
 
-def _new_warnings(base: LoadResult, head: LoadResult) -> Iterator[Change]:
-    def seen(result: LoadResult) -> set[tuple[str, str, str]]:
+def _new_problems(base: LoadResult, head: LoadResult) -> Iterator[Change]:
+    """Errors and warnings that HEAD has and BASE had not."""
+
+    def seen(result: LoadResult) -> set[tuple[str, Severity, str, str]]:
         return {
-            (d.path, d.code, d.message)
+            (d.path, d.severity, d.code, d.message)
             for d in result.diagnostics
-            if d.severity is Severity.WARNING and d.code != "git-dirty"
+            if d.code != "git-dirty"
         }
 
-    for path, code, message in sorted(seen(head) - seen(base)):
+    for path, severity, code, message in sorted(seen(head) - seen(base)):
         parts = path.split("/")
         key = "/".join(parts[1:3]) if parts[0] == INTEGRATIONS_DIR and len(parts) > 3 else None
-        yield Change(
-            "policy-warning", key, f"{code}: {message}", NEEDS_MAINTAINER, "a new policy warning"
-        )
+        if severity is Severity.ERROR:
+            yield Change(
+                "error", key, f"{code}: {message}", NEEDS_MAINTAINER, "the change does not validate"
+            )
+        else:
+            yield Change(
+                "policy-warning",
+                key,
+                f"{code}: {message}",
+                NEEDS_MAINTAINER,
+                "a new policy warning",
+            )
 
 
 # -- rendering ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import nodesemver
 
 from .checks import parse_range
 from .diagnostics import Diagnostic, Severity, did_you_mean
-from .model import TRUST_TIERS
+from .model import TRUST_TIERS, is_valid_name
 from .resolve import Resolved
 from .yamlload import FILE_START, LoadedYaml, YamlPath
 
@@ -61,6 +61,8 @@ def _dependency_problem(
     item: Resolved, target_key: str, spec: str, by_key: Mapping[str, Resolved]
 ) -> tuple[str, str, str | None, Severity] | None:
     """(code, message, hint, severity) of what is wrong with one dependency, or None."""
+    if not _is_key(target_key):
+        return None  # reported where the file is checked (dependency-invalid)
     target = by_key.get(target_key)
     if target is None:
         hint = did_you_mean(target_key, by_key) or "name an integration of this catalog"
@@ -68,7 +70,8 @@ def _dependency_problem(
     if item.spec.visibility != "private" and target.spec.visibility == "private":
         return (
             "dependency-private",
-            f"a {item.spec.visibility} integration may not depend on a private one "
+            f"{'an' if item.spec.visibility == 'unlisted' else 'a'} {item.spec.visibility} "
+            "integration may not depend on a private one "
             f"(`{target_key}`)",
             "make the dependency public or unlisted, or drop it",
             Severity.ERROR,
@@ -77,7 +80,10 @@ def _dependency_problem(
         return None  # reported where the file is checked
     if resolves(target, spec) is None:
         existing = available_versions(target)
-        shown = ", ".join(existing[:12]) if existing else "none (it is a draft)"
+        yanked = [s.version for s in target.versions if s.yanked is not None]
+        shown = ", ".join(existing[:12]) or ("none" if yanked else "none (it is a draft)")
+        if yanked:
+            shown += f" (yanked: {', '.join(yanked[:12])})"
         return (
             "dependency-unsatisfied",
             f"no published version of `{target_key}` satisfies `{spec}`; published: {shown}",
@@ -92,6 +98,11 @@ def _dependency_problem(
             Severity.WARNING,
         )
     return None
+
+
+def _is_key(target_key: str) -> bool:
+    publisher, _, slug = target_key.partition("/")
+    return all(is_valid_name(part) for part in (publisher, slug))
 
 
 def _dependencies(
