@@ -74,7 +74,12 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
 
 def _compare_with_previous(loaded: LoadResult, options: BuildOptions) -> LoadResult:
     assert options.previous is not None
-    current = loaded.catalog.integrations
+    # What this build publishes: an integration made private vanishes for consumers too.
+    current = [
+        item
+        for item in loaded.catalog.integrations
+        if options.include_private or item.spec.visibility != "private"
+    ]
     previous = load_previous(options.previous, [item.key for item in current])
     if not previous.found:
         note = Diagnostic(

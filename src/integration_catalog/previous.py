@@ -129,7 +129,7 @@ def check_immutable(
                 Severity.ERROR,
                 "published-integration-removed",
                 f"`{key}` had published versions ({', '.join(sorted(published))}) and has "
-                "disappeared without a tombstone",
+                "disappeared without a tombstone (removed, or made private)",
                 "restore it with `deletedAt` set, so consumers learn it was withdrawn",
             )
             continue
