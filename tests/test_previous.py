@@ -247,7 +247,8 @@ def test_published_integration_may_not_vanish_without_a_tombstone(
         1,
     )
     assert removed["message"] == (
-        "`acme/gadget` had published versions (2.0.0) and has disappeared without a tombstone"
+        "`acme/gadget` had published versions (2.0.0) and has disappeared without a tombstone "
+        "(removed, or made private)"
     )
     assert "deletedAt" in removed["hint"]
     assert tree(site) == before
