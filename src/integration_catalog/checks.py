@@ -156,7 +156,7 @@ def _dependency_syntax(dependencies: dict[str, Any], report: _Reporter) -> Itera
                 "name the integration as its directory: e.g. `acme/crm-core`",
                 of_key=True,
             )
-        if isinstance(spec, str) and parse_range(spec) is None:
+        if isinstance(spec, str) and spec and parse_range(spec) is None:  # "" is the model's
             yield report.at(
                 where,
                 "dependency-invalid",
