@@ -74,6 +74,7 @@ CODES: dict[str, str] = {
     "yaml-duplicate-key": "A key appears twice in one mapping.",
     "yaml-non-string-key": "A mapping key is not a string.",
     "yaml-ambiguous-value": "An unquoted value means different things in YAML 1.1 and 1.2.",
+    "yaml-number-range": "A number JSON consumers cannot hold exactly (too large, infinite).",
     "yaml-root-not-mapping": "The document is not a mapping.",
     # fields
     "field-unknown": "A field that the format does not have.",

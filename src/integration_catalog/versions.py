@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import cmp_to_key
 from typing import Any
 
+import rfc8785
 import semver
 
 from .diagnostics import Diagnostic, Severity
@@ -148,11 +149,23 @@ def current_version(versions: Iterable[semver.Version]) -> semver.Version | None
     return candidates[0] if candidates else None
 
 
+# A number token with a fraction or an exponent, where JSON puts numbers (strings that merely
+# contain one only send the value down the slower, equally correct path).
+_FLOATISH = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]|[eE])")
+_BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")
+
+
 def canonical_json(value: Any) -> bytes:
-    """Keys sorted at every level, no spaces, UTF-8 kept as is: the digest's input."""
-    return json.dumps(
+    """The JSON Canonicalization Scheme (RFC 8785) of `value`: keys sorted at every level, no
+    spaces, UTF-8 kept as is, numbers as JavaScript writes them, so any language can
+    recompute a digest. Python's own encoder gives exactly that for integers and strings; a
+    document with a fractional number or a character beyond the BMP goes through rfc8785."""
+    fast = json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+    if _FLOATISH.search(fast) or _BEYOND_BMP.search(fast):
+        return rfc8785.dumps(value)
+    return fast
 
 
 def digest(manifest: Any, variables_schema: Any, auth_config: Any) -> str:

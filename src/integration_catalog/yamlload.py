@@ -10,6 +10,7 @@ expand them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import yaml
 from .diagnostics import Diagnostic, Severity
 
 MAX_FILE_BYTES = 256 * 1024
+MAX_SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER
 MAX_DEPTH = 64
 
 # libyaml when it is built in; the pure-Python parser is only a fallback.
@@ -458,11 +460,13 @@ class _Builder:
     def _scalar_value(self, event: yaml.ScalarEvent, at: Position) -> Any:
         self._check_anchor_and_tag(event, at)
         if event.tag not in (None, "!"):
-            return _explicit_scalar(event.tag or "", event.value)
+            return self._in_range(_explicit_scalar(event.tag or "", event.value), event, at)
         if not _is_plain(event):
             return event.value
         tag = _resolve_plain(event.value)
         value, ambiguous = _plain_scalar(tag, event.value)
+        if not ambiguous:
+            return self._in_range(value, event, at)
         if ambiguous:
             self.problems.add(
                 at,
@@ -474,6 +478,24 @@ class _Builder:
             )
             self._mark_reported()
         return value
+
+    def _in_range(self, value: Any, event: yaml.ScalarEvent, at: Position) -> Any:
+        """A number JSON consumers can hold exactly (JavaScript's safe integers, finite
+        floats); anything else is reported and kept as its text."""
+        too_big = (
+            isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER
+        )
+        if not too_big and not (isinstance(value, float) and not math.isfinite(value)):
+            return value
+        self.problems.add(
+            at,
+            "yaml-number-range",
+            f"`{_clip(event.value)}` is a number JSON consumers cannot hold "
+            f"exactly (integers up to ±{MAX_SAFE_INTEGER}, finite decimals)",
+            "quote it if it is an identifier, or use a smaller number",
+        )
+        self._mark_reported()
+        return event.value
 
     def _check_anchor_and_tag(self, event: Any, at: Position) -> None:
         if event.anchor is not None:
@@ -589,7 +611,7 @@ def _plain_scalar(tag: str, text: str) -> tuple[Any, str | None]:
             return _CORE_BOOL[text], None
         return text, "a boolean"
     if tag == "tag:yaml.org,2002:int":
-        return (int(text), None) if _CORE_INT.match(text) else (text, "a number")
+        return (_integer(text), None) if _CORE_INT.match(text) else (text, "a number")
     if tag == "tag:yaml.org,2002:float":
         if _CORE_FLOAT.match(text):
             return float(text), None
@@ -601,10 +623,20 @@ def _plain_scalar(tag: str, text: str) -> tuple[Any, str | None]:
     return text, None
 
 
+def _integer(text: str) -> int | float:
+    """`int(text)`, or infinity for more digits than any safe integer has (Python refuses
+    to convert thousands of digits, and they are out of range anyway)."""
+    return int(text) if len(text) <= 20 else math.inf
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _explicit_scalar(tag: str, text: str) -> Any:
     """A scalar with an explicit JSON tag such as `!!str 0123`; other tags are reported."""
     if tag == "tag:yaml.org,2002:int" and _CORE_INT.match(text):
-        return int(text)
+        return _integer(text)
     if tag == "tag:yaml.org,2002:float" and _CORE_FLOAT.match(text):
         return float(text)
     if tag == "tag:yaml.org,2002:bool" and text in _CORE_BOOL:
