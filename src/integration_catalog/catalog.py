@@ -90,6 +90,7 @@ def load_catalog(
             allow_shallow=allow_shallow,
             source_date_epoch=source_date_epoch,
             merged_tags_only=merged_tags_only,
+            existing=[source.key for source in sources],
             cache=cache,
             workers=workers,
         )

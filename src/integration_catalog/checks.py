@@ -345,6 +345,8 @@ def _defaults(
     errors = {} if validator is None else _errors_by_property(validator, known)
     for name, value in defaults.items():
         where = ("manifest", "defaults", name)
+        if report.doc.was_reported(where):
+            continue  # the loader already said what is wrong with this value
         if name not in properties:
             yield report.at(
                 where,

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
 
@@ -21,7 +21,7 @@ from .catalog import LoadResult, SelectionError, load_catalog
 from .config import CatalogRootNotFound, find_root
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .diff import RENDERERS, diff_revisions
-from .gitrepo import GitError
+from .gitrepo import GitError, repository_prefix
 from .model import AuthType, Visibility
 from .output import OutputError
 from .previous import PreviousError
@@ -105,9 +105,13 @@ def _load(ctx: Context, paths: tuple[Path, ...], *, allow_shallow: bool) -> Load
 
 def _report(result: LoadResult, output_format: str) -> bool:
     """Print the diagnostics; whether there were errors."""
-    summary = Summary.of(result.diagnostics, result.files_checked)
-    REPORTERS[output_format](result.diagnostics, summary, sys.stdout.isatty())
-    return any(d.severity is Severity.ERROR for d in result.diagnostics)
+    diagnostics = result.diagnostics
+    if output_format == "github":  # annotations name files from the repository's top level
+        prefix = repository_prefix(result.catalog.root)
+        diagnostics = [replace(d, path=prefix + d.path) for d in diagnostics]
+    summary = Summary.of(diagnostics, result.files_checked)
+    REPORTERS[output_format](diagnostics, summary, sys.stdout.isatty())
+    return any(d.severity is Severity.ERROR for d in diagnostics)
 
 
 allow_shallow_option = click.option(
@@ -157,12 +161,16 @@ def versions(ctx: Context, integration: str, output_format: str, allow_shallow: 
     if output_format == "json":
         click.echo(json.dumps(versions_json(item), indent=2, ensure_ascii=False))
         return
-    click.echo(f"{item.key}: current version {item.current_version or 'none (draft)'}")
+    current = item.current_version or (
+        "none (every version is yanked)" if item.versions else "none (draft)"
+    )
+    click.echo(f"{item.key}: current version {current}")
     for snapshot in item.versions:
         marker = "*" if snapshot.version == item.current_version else " "
+        yanked = f"  yanked: {snapshot.yanked}" if snapshot.yanked is not None else ""
         click.echo(
             f"{marker} {snapshot.version:<20} {snapshot.published_at}  "
-            f"{snapshot.commit[:12]}  {snapshot.digest}"
+            f"{snapshot.commit[:12]}  {snapshot.digest}{yanked}"
         )
 
 
@@ -372,3 +380,51 @@ def _report_errors_only(result: LoadResult) -> bool:
             errors, Summary.of(errors, result.files_checked), sys.stdout.isatty()
         )
     return bool(errors)
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path(".catalog-cache/serve"),
+    show_default=True,
+    help="Where the site is built; replaced on every rebuild.",
+)
+@click.option("--include-private", is_flag=True, help="Include private integrations.")
+@allow_shallow_option
+@click.pass_obj
+def serve(ctx: Context, port: int, out: Path, include_private: bool, allow_shallow: bool) -> None:
+    """Build the site, serve it on 127.0.0.1 and rebuild whenever a source file changes."""
+    from .build import BuildResult  # noqa: PLC0415 (kept local: this command is appended)
+    from .serve import ServeOptions  # noqa: PLC0415
+    from .serve import serve as run_server  # noqa: PLC0415
+
+    root = _root(ctx)
+    options = ServeOptions(
+        root=root,
+        out=out if out.is_absolute() else root / out,
+        port=port,
+        include_private=include_private,
+        allow_shallow=allow_shallow,
+    )
+
+    def report(outcome: BuildResult | Exception) -> None:
+        if isinstance(outcome, Exception):
+            click.echo(f"catalog: build failed: {outcome}; still serving the last build", err=True)
+        elif outcome.written is None:
+            _report(outcome.load, "text")
+            click.echo("catalog: the catalog has errors; still serving the last build", err=True)
+        else:
+            click.echo(f"built {outcome.integrations} integrations in {outcome.seconds:.2f} s")
+
+    def announce(url: str) -> None:
+        click.echo(f"serving {url}  (rebuilds on change; Ctrl-C to stop)")
+
+    try:
+        run_server(options, report, announce)
+    except OSError as error:
+        raise _environment_error(f"cannot serve on port {port}: {error.strerror}") from None
+    except KeyboardInterrupt:
+        click.echo("stopped")
+        raise click.exceptions.Exit(130) from None

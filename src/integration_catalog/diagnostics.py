@@ -100,7 +100,7 @@ CODES: dict[str, str] = {
     "default-invalid": "A `manifest.defaults` value does not validate against its property.",
     # cross-file
     "trust-tier-not-granted": "The claimed trust tier is not granted by `publishers.yaml`.",
-    "catalog-config": "`catalog.yaml` or `publishers.yaml` is missing or invalid.",
+    "catalog-config": "`publishers.yaml` is missing: every publisher is community-only.",
     # secrets
     "secret-detected": "A credential of a well-known format appears in a file.",
     "secret-value": "A secret-named key holds a random-looking value.",

@@ -165,12 +165,20 @@ def _integration_changes(key: str, old: Resolved | None, new: Resolved | None) -
         yield Change("deleted", key, f"deleted ({new.deleted_at})", ROUTINE)
     if old.spec.visibility != new.spec.visibility:
         becomes_public = new.spec.visibility == "public"
+        withdrawn = new.spec.visibility == "private" and bool(old.versions)
+        reason = (
+            "it becomes public"
+            if becomes_public
+            else "consumers lose a published integration without a tombstone"
+            if withdrawn
+            else None
+        )
         yield Change(
             "visibility",
             key,
             f"visibility {old.spec.visibility} -> {new.spec.visibility}",
-            NEEDS_MAINTAINER if becomes_public else ROUTINE,
-            "it becomes public" if becomes_public else None,
+            NEEDS_MAINTAINER if reason else ROUTINE,
+            reason,
         )
     if old.spec.trustTier != new.spec.trustTier:
         yield Change(

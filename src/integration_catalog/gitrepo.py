@@ -230,7 +230,39 @@ class BlobReader:
             parts = _header(stdout)
             found.append(parts[0].decode() if len(parts) == 3 and parts[1] == b"blob" else None)
         writer.join()
+        self._refuse_corrupt([name for name, oid in zip(names, found, strict=True) if not oid])
         return found
+
+    def _refuse_corrupt(self, missing: list[str]) -> None:
+        """git answers `missing` both for a path that is not there and for an object that
+        cannot be read. Look each one up in its directory's tree: listed there means the
+        repository is corrupt, which must stop the build rather than drop a version."""
+        if not missing:
+            return
+        parents = [
+            name.rsplit("/", 1)[0]
+            if "/" in name.split(":", 1)[1]
+            else name.split(":", 1)[0] + "^{tree}"
+            for name in missing
+        ]
+        commands = [b"contents " + p.encode("utf-8", "surrogateescape") + b"\n" for p in parents]
+        writer = self._ask([*commands, b"flush\n"])
+        stdout = self._process.stdout
+        assert stdout is not None
+        for name in missing:
+            parts = _header(stdout)
+            if len(parts) != 3:
+                continue  # the directory is not there either
+            tree = stdout.read(int(parts[2]))
+            stdout.read(1)
+            file_name = name.rsplit("/", 1)[-1].split(":")[-1].encode("utf-8", "surrogateescape")
+            if parts[1] == b"tree" and file_name in _tree_names(tree):
+                writer.join()
+                raise GitError(
+                    f"the repository is corrupt: `{name}` is listed but its object "
+                    "cannot be read (run `git fsck`)"
+                )
+        writer.join()
 
     def contents(self, oids: list[str]) -> dict[str, bytes]:
         """The content of each blob id."""
@@ -246,6 +278,17 @@ class BlobReader:
             stdout.read(1)  # the newline after the content
         writer.join()
         return found
+
+
+def _tree_names(tree: bytes) -> set[bytes]:
+    """The entry names of a raw tree object: `<mode> <name>\\0<20-byte id>` repeated."""
+    names: set[bytes] = set()
+    position = 0
+    while position < len(tree):
+        end = tree.index(b"\0", position)
+        names.add(tree[position:end].split(b" ", 1)[-1])
+        position = end + 21
+    return names
 
 
 def _header(stdout: IO[bytes]) -> list[bytes]:
@@ -274,6 +317,14 @@ def blob_id(data: bytes) -> str:
 def root_prefix(root: Path) -> str:
     """Where the catalog root sits below the top level: "" or a path ending in "/"."""
     return _run(["rev-parse", "--show-prefix"], root).stdout.decode().strip()
+
+
+def repository_prefix(root: Path) -> str:
+    """`root_prefix`, or "" outside a repository (or without git)."""
+    try:
+        return root_prefix(root)
+    except GitError:
+        return ""
 
 
 @contextlib.contextmanager

@@ -91,6 +91,7 @@ def resolve(
     allow_shallow: bool = False,
     source_date_epoch: int | None = None,
     merged_tags_only: bool = False,
+    existing: Iterable[str] = (),
     cache: CheckCache | None = None,
     workers: int | None = None,
 ) -> tuple[Resolution, list[Diagnostic]]:
@@ -126,7 +127,8 @@ def resolve(
         root, state, settings, facts.tags, diagnostics, cache=cache, workers=workers
     )
     resolved = [_from_tree(item, facts, snapshots.get(item.source.key, ())) for item in items]
-    present = {item.source.key for item in items}
+    # A directory that is still there (even with a broken file) is no tombstone.
+    present = {item.source.key for item in items} | set(existing)
     for key in sorted(snapshots.keys() - present):
         tombstone = _tombstone(key, snapshots[key], facts, diagnostics)
         if tombstone is not None:
