@@ -1,0 +1,29 @@
+"""The marketplace site: HTML pages rendered with Jinja2 beside the JSON API, the static
+assets they use, the search index, the feed, the sitemap and robots.txt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..api import Published
+from .feeds import atom_feed, robots, search_index, sitemap
+from .pages import SEARCH_PATH, Pages
+from .render import assets, environment, template_dir
+from .views import Index
+
+__all__ = ["site_files", "template_dir"]
+
+
+def site_files(published: Published) -> Iterator[tuple[str, bytes]]:
+    """Every file of the site, in a fixed order."""
+    directory = template_dir(published.catalog.root)
+    static = assets(directory)
+    env = environment(directory, {a.name: a.path for a in static})
+    pages = Pages(published, env, Index(published))
+    for asset in static:
+        yield asset.path, asset.data
+    yield from pages.all()
+    yield SEARCH_PATH, search_index(published, pages.index)
+    yield "feed.xml", atom_feed(published, pages.index)
+    yield "sitemap.xml", sitemap(published, pages.index, pages.publisher_ids())
+    yield "robots.txt", robots(published)

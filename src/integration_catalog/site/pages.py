@@ -1,0 +1,397 @@
+"""Every page of the site, rendered from the view models with one Jinja environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict
+from urllib.parse import urlsplit
+
+import jinja2
+from markupsafe import Markup
+
+from ..api import API_DIR, INDEX_PATH, Published, record_path, versions_path
+from ..model import TRUST_TIERS, TrustTier
+from ..resolve import Resolved
+from ..source import README_FILE
+from .markdown import render_markdown
+from .urls import root_of
+from .views import (
+    AUTH_LABELS,
+    TIERS,
+    AuthView,
+    Card,
+    Dependency,
+    Index,
+    MemberRow,
+    TierInfo,
+    VariableRow,
+    VersionRow,
+    auth_view,
+    by_name,
+    by_update,
+    hue,
+    member_rows,
+    monogram,
+    page_path,
+    publisher_name,
+    publisher_path,
+    variable_rows,
+    version_rows,
+)
+
+PAGE_SIZE = 48
+RECENT_SIZE = 4
+SEARCH_PATH = f"{API_DIR}/search.json"
+SORTS = {"name": "", "updated": "updated/"}
+
+
+class PageContext(TypedDict):
+    site_title: str
+    page_title: str
+    description: str
+    root: str  # the way from this page to the site root: "./", "../" or the base URL's path
+    canonical: str
+    noindex: bool
+    nav: str  # which header link is the current page
+    header_search: bool
+    generated_at: str
+    feed: str
+    api: str
+
+
+class Option(TypedDict):
+    value: str
+    label: str
+
+
+class PagerLink(TypedDict):
+    number: int
+    url: str
+
+
+class ListingContext(PageContext):
+    heading: str
+    cards: list[Card]
+    recent: list[Card]
+    total: int
+    publisher_count: int
+    drafts: int
+    page: int
+    pages: list[PagerLink]
+    prev_url: str | None
+    next_url: str | None
+    sort: str
+    sort_links: dict[str, str]
+    search_index: str
+    tiers: list[Option]
+    publishers: list[Option]
+    auths: list[Option]
+
+
+class DetailContext(PageContext):
+    item: Card
+    integration_id: str
+    tier: TierInfo
+    readme: Markup | None
+    versions: list[VersionRow]
+    variables: list[VariableRow]
+    members: list[MemberRow]
+    auth: AuthView
+    dependencies: list[Dependency]
+    used_by: list[Card]
+    install_url: str | None
+    record_json: str
+    versions_json: str
+    created_at: str
+    updated_at: str
+    created_by: str
+    deleted_at: str | None
+    visibility: str
+    retention: str | None
+
+
+class PublisherContext(PageContext):
+    publisher: str
+    name: str
+    url: str | None
+    tiers: list[Option]
+    cards: list[Card]
+    monogram: str
+    hue: int
+
+
+class PublisherSummary(TypedDict):
+    id: str
+    name: str
+    url: str
+    count: int
+    monogram: str
+    hue: int
+    tiers: list[Option]
+
+
+class PublishersContext(PageContext):
+    publishers: list[PublisherSummary]
+
+
+class TierSummary(TypedDict):
+    tier: str
+    info: TierInfo
+    count: int
+    publishers: list[Option]
+
+
+class TrustContext(PageContext):
+    tiers: list[TierSummary]
+
+
+@dataclass(frozen=True)
+class Pages:
+    """Renders one build's pages."""
+
+    published: Published
+    env: jinja2.Environment
+    index: Index
+
+    @property
+    def title(self) -> str:
+        return self.published.catalog.settings.config.title
+
+    def _base(
+        self,
+        page: str,
+        page_title: str,
+        description: str,
+        nav: str = "",
+        *,
+        noindex: bool = False,
+        header_search: bool = True,
+    ) -> PageContext:
+        return {
+            "site_title": self.title,
+            "page_title": page_title,
+            "description": description,
+            "root": root_of(page),
+            "canonical": self.published.base_url + page.removesuffix("index.html"),
+            "noindex": noindex,
+            "nav": nav,
+            "header_search": header_search,
+            "generated_at": self.published.generated_at,
+            "feed": "feed.xml",
+            "api": INDEX_PATH,
+        }
+
+    def render(self, template: str, context: Mapping[str, Any]) -> bytes:
+        return self.env.get_template(template).render(context).encode()
+
+    def all(self) -> Iterator[tuple[str, bytes]]:
+        yield from self.listings()
+        for item in self.index.included:
+            yield page_path(item) + "index.html", self.detail(item)
+        yield from self.publisher_pages()
+        yield "trust/index.html", self.trust()
+        yield "404.html", self.not_found()
+
+    # -- listings ---------------------------------------------------------------------------
+
+    def listings(self) -> Iterator[tuple[str, bytes]]:
+        released = [c for c in self.index.listed_cards() if not c.draft]
+        for sort, ordered in (("name", by_name(released)), ("updated", by_update(released))):
+            chunks = [ordered[i : i + PAGE_SIZE] for i in range(0, len(ordered), PAGE_SIZE)]
+            for number, cards in enumerate(chunks or [[]], start=1):
+                page = _listing_url(sort, number) + "index.html"
+                yield page, self.listing(page, sort, number, len(chunks) or 1, cards, released)
+
+    def listing(
+        self,
+        page: str,
+        sort: str,
+        number: int,
+        count: int,
+        cards: list[Card],
+        released: list[Card],
+    ) -> bytes:
+        searchable = self.index.listed_cards()
+        tiers_used = {c.tier for c in searchable}
+        publishers = sorted(
+            {(c.publisher_name.casefold(), c.publisher, c.publisher_name) for c in searchable}
+        )
+        suffix = "" if sort == "name" else " · Recently updated"
+        page_title = self.title + suffix + (f" · Page {number}" if number > 1 else "")
+        context: ListingContext = {
+            **self._base(
+                page,
+                page_title,
+                f"Browse {len(released)} integrations for {self.title}.",
+                "browse",
+                header_search=False,
+            ),
+            "heading": self.title,
+            "cards": cards,
+            "recent": by_update(released)[:RECENT_SIZE] if sort == "name" and number == 1 else [],
+            "total": len(released),
+            "publisher_count": len({c.publisher for c in released}),
+            "drafts": sum(1 for c in searchable if c.draft),
+            "page": number,
+            "pages": [{"number": n, "url": _listing_url(sort, n)} for n in range(1, count + 1)],
+            "prev_url": _listing_url(sort, number - 1) if number > 1 else None,
+            "next_url": _listing_url(sort, number + 1) if number < count else None,
+            "sort": sort,
+            "sort_links": dict(SORTS),
+            "search_index": SEARCH_PATH,
+            "tiers": [
+                {"value": t, "label": TIERS[t].label} for t in TRUST_TIERS if t in tiers_used
+            ],
+            "publishers": [{"value": p, "label": name} for _, p, name in publishers],
+            "auths": [{"value": k, "label": v} for k, v in AUTH_LABELS.items()],
+        }
+        return self.render("index.html", context)
+
+    # -- one integration --------------------------------------------------------------------
+
+    def detail(self, item: Resolved) -> bytes:
+        page = page_path(item) + "index.html"
+        card = self.index.cards[item.key]
+        spec = item.spec
+        install = self.published.catalog.settings.config.installUrl
+        context: DetailContext = {
+            **self._base(
+                page,
+                f"{spec.name} · {self.title}",
+                spec.description or f"{spec.name} by {card.publisher_name}",
+                noindex=spec.visibility != "public",
+            ),
+            "item": card,
+            "integration_id": self.published.record(item)["id"],
+            "tier": TIERS[spec.trustTier],
+            "readme": self.readme(item),
+            "versions": version_rows(item),
+            "variables": variable_rows(spec.variablesSchema),
+            "members": member_rows(item),
+            "auth": auth_view(item),
+            "dependencies": self.index.dependencies(item),
+            "used_by": self.index.used_by(item),
+            "install_url": (
+                install.replace("{publisher}", item.source.publisher).replace(
+                    "{slug}", item.source.slug
+                )
+                if item.current_version is not None and item.deleted_at is None
+                else None
+            ),
+            "record_json": record_path(item),
+            "versions_json": versions_path(item),
+            "created_at": item.created_at,
+            "updated_at": item.updated_at,
+            "created_by": item.created_by,
+            "deleted_at": item.deleted_at,
+            "visibility": spec.visibility,
+            "retention": spec.retentionTier,
+        }
+        return self.render("integration.html", context)
+
+    def readme(self, item: Resolved) -> Markup | None:
+        if README_FILE not in item.source.files:
+            return None
+        path = self.published.catalog.root / item.source.rel_dir / README_FILE
+        return render_markdown(path.read_text(encoding="utf-8", errors="replace"), item.spec.name)
+
+    # -- publishers, trust tiers, 404 -------------------------------------------------------
+
+    def publisher_ids(self) -> list[str]:
+        known = set(self.published.catalog.settings.publishers)
+        return sorted(known | {item.source.publisher for item in self.index.included})
+
+    def _tiers_of(self, publisher: str) -> list[Option]:
+        entry = self.published.catalog.settings.publishers.get(publisher)
+        granted: set[TrustTier] = {*(entry.trustTiers if entry else ()), "community"}
+        return [{"value": t, "label": TIERS[t].label} for t in TRUST_TIERS if t in granted]
+
+    def publisher_pages(self) -> Iterator[tuple[str, bytes]]:
+        listed = self.index.listed_cards()
+        summaries: list[PublisherSummary] = []
+        for publisher in self.publisher_ids():
+            cards = by_name(c for c in listed if c.publisher == publisher)
+            name = publisher_name(self.published, publisher)
+            entry = self.published.catalog.settings.publishers.get(publisher)
+            page = publisher_path(publisher) + "index.html"
+            context: PublisherContext = {
+                **self._base(
+                    page,
+                    f"{name} · {self.title}",
+                    f"Integrations published by {name}.",
+                    "publishers",
+                ),
+                "publisher": publisher,
+                "name": name,
+                "url": entry.url if entry else None,
+                "tiers": self._tiers_of(publisher),
+                "cards": cards,
+                "monogram": monogram(name),
+                "hue": hue(publisher),
+            }
+            yield page, self.render("publisher.html", context)
+            summaries.append(
+                {
+                    "id": publisher,
+                    "name": name,
+                    "url": publisher_path(publisher),
+                    "count": len(cards),
+                    "monogram": context["monogram"],
+                    "hue": context["hue"],
+                    "tiers": self._tiers_of(publisher),
+                }
+            )
+        summaries.sort(key=lambda s: (-s["count"], s["name"].casefold()))
+        index: PublishersContext = {
+            **self._base(
+                "publishers/index.html",
+                f"Publishers · {self.title}",
+                f"Everyone who publishes integrations on {self.title}.",
+                "publishers",
+            ),
+            "publishers": summaries,
+        }
+        yield "publishers/index.html", self.render("publishers.html", index)
+
+    def trust(self) -> bytes:
+        listed = self.index.listed_cards()
+        settings = self.published.catalog.settings
+        tiers: list[TierSummary] = [
+            {
+                "tier": tier,
+                "info": TIERS[tier],
+                "count": sum(1 for c in listed if c.tier == tier),
+                "publishers": [
+                    {"value": p, "label": entry.name}
+                    for p, entry in sorted(settings.publishers.items())
+                    if tier in entry.trustTiers
+                ],
+            }
+            for tier in TRUST_TIERS
+        ]
+        context: TrustContext = {
+            **self._base(
+                "trust/index.html",
+                f"Trust tiers · {self.title}",
+                "What each trust tier of the catalog means, from most to least trusted.",
+                "trust",
+            ),
+            "tiers": tiers,
+        }
+        return self.render("trust.html", context)
+
+    def not_found(self) -> bytes:
+        """Served at any depth, so its links start from the base URL's path."""
+        context = self._base(
+            "404.html",
+            f"Page not found · {self.title}",
+            "There is no page at this address.",
+            noindex=True,
+        )
+        context["root"] = urlsplit(self.published.base_url).path
+        return self.render("404.html", context)
+
+
+def _listing_url(sort: str, number: int) -> str:
+    return SORTS[sort] + (f"page/{number}/" if number > 1 else "")

@@ -1,0 +1,88 @@
+"""The Jinja environment: where templates are found, the filters they use, and the static
+assets with a content hash in their names."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+import jinja2
+
+from .urls import safe_url, site_relative
+from .views import auth_label, tier_label
+
+TEMPLATES_DIR = "templates"
+STATIC_DIR = "static"
+_PACKAGED = Path(__file__).resolve().parent.parent / TEMPLATES_DIR
+_CHECKOUT = Path(__file__).resolve().parents[3] / TEMPLATES_DIR
+
+
+def template_dir(root: Path) -> Path:
+    """The catalog's own `templates/`, else the copy in the wheel, else the source checkout's."""
+    for candidate in (root / TEMPLATES_DIR, _PACKAGED, _CHECKOUT):
+        if (candidate / "base.html").is_file():
+            return candidate
+    raise FileNotFoundError(f"no site templates in {root / TEMPLATES_DIR} or {_PACKAGED}")
+
+
+@jinja2.pass_context
+def href(context: jinja2.runtime.Context, value: object) -> str:
+    """A link from the current page: site paths get the page's way to the root; external URLs
+    must be https (anything else becomes an empty string, which templates leave out)."""
+    if not isinstance(value, str):
+        return ""
+    if site_relative(value):
+        return str(context["root"]) + value
+    return safe_url(value)
+
+
+def human_date(value: str) -> str:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return f"{moment:%b} {moment.day}, {moment.year}"
+
+
+@dataclass(frozen=True)
+class Asset:
+    name: str  # path under templates/static/
+    path: str  # hashed path in the output, e.g. static/app.3f2a9c1b.css
+    data: bytes
+
+
+def assets(directory: Path) -> list[Asset]:
+    """Every file under `static/`, named with the first 8 hex digits of its SHA-256."""
+    base = directory / STATIC_DIR
+    found = []
+    for file in sorted(p for p in base.rglob("*") if p.is_file()):
+        data = file.read_bytes()
+        rel = PurePosixPath(file.relative_to(base).as_posix())
+        digest = hashlib.sha256(data).hexdigest()[:8]
+        hashed = rel.with_name(f"{rel.stem}.{digest}{rel.suffix}")
+        found.append(Asset(rel.as_posix(), f"{STATIC_DIR}/{hashed}", data))
+    return found
+
+
+def environment(directory: Path, static: dict[str, str]) -> jinja2.Environment:
+    """Every template escapes, whatever its name; an unknown variable is an error."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        safe_url=safe_url,
+        href=href,
+        date=human_date,
+        tier_label=tier_label,
+        auth_label=auth_label,
+    )
+
+    def static_path(name: str) -> str:
+        return static[name]
+
+    env.globals.update(static=static_path)
+    return env
