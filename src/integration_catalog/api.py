@@ -62,7 +62,7 @@ class Published:
             workspaceId=spec.workspaceId,
             slug=item.source.slug,
             name=spec.name,
-            description=spec.description or None,
+            description=spec.description if spec.description and spec.description.strip() else None,
             iconUrl=self.base_url + icon_path if icon_path else spec.iconUrl,
             publisher=item.source.publisher,
             trustTier=spec.trustTier,

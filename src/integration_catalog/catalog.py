@@ -10,7 +10,7 @@ from pathlib import Path
 from .cache import CheckCache, code_fingerprint
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic
-from .filecheck import FileJob, SourceIntegration, run_checks
+from .filecheck import FileJob, SourceIntegration, check_file, run_checks
 from .icons import MAX_ICON_BYTES, check_icon
 from .policy import check_policy
 from .resolve import Resolved, resolve
@@ -77,7 +77,12 @@ def load_catalog(
     cache = CheckCache(root, settings_fingerprint(settings)) if use_cache else None
     try:
         jobs = [FileJob.of(source.key, source.files, data) for source, data in readable]
-        checked = run_checks(jobs, settings, cache, workers)
+        checked = [
+            check
+            if check.spec_json is None or check.spec is not None
+            else check_file(job, settings)  # a cached entry that does not hold up
+            for job, check in zip(jobs, run_checks(jobs, settings, cache, workers), strict=True)
+        ]
         integrations: list[SourceIntegration] = []
         for (source, data), check in zip(readable, checked, strict=True):
             diagnostics.extend(check.diagnostics)

@@ -22,7 +22,7 @@ from .config import CatalogRootNotFound, find_root
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .diff import RENDERERS, diff_revisions
 from .gitrepo import GitError, repository_prefix
-from .model import AuthType, Visibility
+from .model import AuthType, Visibility, base_url
 from .output import OutputError
 from .previous import PreviousError
 from .release import ReleaseRefused
@@ -87,9 +87,23 @@ def _source_date_epoch() -> int | None:
     value = os.environ.get("SOURCE_DATE_EPOCH")
     if value is None or value == "":
         return None
-    if not value.isdigit():
-        raise _environment_error(f"SOURCE_DATE_EPOCH must be whole seconds, not {value!r}")
+    if not value.isdigit() or int(value) > LATEST_TIMESTAMP:
+        raise _environment_error(
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970 up to year 9999, not {value!r}"
+        )
     return int(value)
+
+
+LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: the last time RFC 3339 can write
+
+
+def _check_base_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return base_url(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _load(ctx: Context, paths: tuple[Path, ...], *, allow_shallow: bool) -> LoadResult:
@@ -182,7 +196,11 @@ def versions(ctx: Context, integration: str, output_format: str, allow_shallow: 
     show_default=True,
     help="Output directory; replaced as a whole on success.",
 )
-@click.option("--base-url", help="Where the site is served (default: baseUrl of catalog.yaml).")
+@click.option(
+    "--base-url",
+    callback=_check_base_url,
+    help="Where the site is served, path prefix included (default: baseUrl of catalog.yaml).",
+)
 @click.option(
     "--include-private",
     is_flag=True,

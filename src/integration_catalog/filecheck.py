@@ -61,9 +61,14 @@ class FileCheck:
 
     @cached_property
     def spec(self) -> IntegrationSource | None:
+        """The validated integration; None when there is none, or when a cached entry does
+        not hold a valid one (the caller then checks the file again)."""
         if self.spec_json is None:
             return None
-        return IntegrationSource.model_validate_json(self.spec_json)
+        try:
+            return IntegrationSource.model_validate_json(self.spec_json)
+        except ValueError:  # pydantic's ValidationError is a ValueError
+            return None
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -164,12 +169,18 @@ def _cache_key(cache: CheckCache, job: FileJob) -> str:
 
 
 def _from_cache(entry: Any) -> FileCheck | None:
+    """A cached result, or None (check the file again) for anything foreign or malformed: an
+    entry must at least be consistent (a file without a spec has an error to say why)."""
     if not isinstance(entry, dict):
         return None
     try:
-        return FileCheck.from_json(entry)
+        check = FileCheck.from_json(entry)
     except (KeyError, TypeError, ValueError, AttributeError):
-        return None  # a foreign or malformed entry: check the file again
+        return None
+    unexplained = check.spec_json is None or check.content is None
+    if (unexplained and not check.errors) or (check.spec_json and check.content is None):
+        return None
+    return check
 
 
 def _run(jobs: list[FileJob], settings: Settings, workers: int) -> list[FileCheck]:

@@ -227,7 +227,7 @@ class PublisherEntry(_Source):
     )
 
 
-def _base_url(value: str) -> str:
+def base_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"`{_clip(value)}` is not an http(s) URL")
@@ -256,7 +256,7 @@ class CatalogConfig(_Source):
     """`catalog.yaml` at the catalog root."""
 
     title: Text = Field("Integration catalog", description="Shown in the site's header.")
-    baseUrl: Annotated[str, AfterValidator(_base_url)] = Field(
+    baseUrl: Annotated[str, AfterValidator(base_url)] = Field(
         "http://localhost:8000/", description="Where the site is served, path prefix included."
     )
     installUrl: Annotated[str, AfterValidator(_install_url)] = Field(

@@ -9,6 +9,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import glob
 import json
 import os
 import shutil
@@ -93,9 +94,9 @@ def write_tree(out: Path, files: Iterable[OutputFile]) -> int:
 
 def _remove_stale(out: Path) -> None:
     """Temporary trees of builds that were killed (the lock says none is running now)."""
-    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    for stale in out.parent.glob(f".{out.name}.old-*"):
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.old-*"):
         shutil.rmtree(stale, ignore_errors=True)
 
 

@@ -135,7 +135,8 @@ def resolve(
             resolved.append(tombstone)
     if state is not None:
         diagnostics.extend(_dirty_warning(state))
-    return Resolution(sorted(resolved, key=lambda r: r.key), facts.reference_time), diagnostics
+    ordered = sorted(resolved, key=lambda r: (r.source.publisher, r.source.slug))
+    return Resolution(ordered, facts.reference_time), diagnostics
 
 
 def _read_git(

@@ -216,7 +216,10 @@ class Snapshot:
     def spec(self) -> IntegrationSource | None:
         if self.spec_json is None:
             return None
-        return IntegrationSource.model_validate_json(self.spec_json)
+        try:
+            return IntegrationSource.model_validate_json(self.spec_json)
+        except ValueError:  # a cached entry that does not hold a valid integration
+            return None
 
     def as_json(self) -> dict[str, Any]:
         published = self.published

@@ -1,0 +1,292 @@
+"""The check cache in `.catalog-cache/` and the process pool: neither may change a result. A
+cached, an uncached and a parallel run agree; a damaged entry or database is ignored; entries
+written by one run are read by the next. Real repositories and a real SQLite file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from build_support import build_ok, many_repo, read_tree
+from gitrepo_fixtures import GitCatalog, integration_yaml
+from integration_catalog import filecheck
+from integration_catalog.cache import CACHE_DIR
+from integration_catalog.catalog import LoadResult, load_catalog
+
+COUNT = 70  # integrations: with their snapshots, well above the pool's threshold
+CHANGED = (3, 17, 29, 41, 58)  # released again with an unknown format (a warning)
+DAY2 = "2024-04-01T08:00:00Z"
+Outcome = tuple[object, ...]
+
+
+def _with_unknown_format(number: int) -> str:
+    text = integration_yaml(f"App {number:03}", interval=number + 100)
+    return text.replace("      default: 15\n", "      default: 15\n      format: colour\n")
+
+
+def _outcome(result: LoadResult) -> Outcome:
+    """Everything a load found that does not depend on where the repository is."""
+    catalog = result.catalog
+    return (result.diagnostics, catalog.integrations, catalog.reference_time, result.files_checked)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> GitCatalog:
+    """The repository after a first run that filled its cache."""
+    repo = many_repo(tmp_path_factory.mktemp("cache") / "repo", COUNT)
+    for number in CHANGED:
+        repo.write_integration(f"acme/app-{number:03}", _with_unknown_format(number))
+    repo.commit(DAY2, message="second releases")
+    for number in CHANGED:
+        repo.tag(f"acme/app-{number:03}/v1.1.0")
+    shutil.rmtree(repo.root / CACHE_DIR, ignore_errors=True)
+    load_catalog(repo.root)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def clean(template: GitCatalog) -> Outcome:
+    """What a run without any cache finds (the same in every copy of the repository)."""
+    return _outcome(load_catalog(template.root, use_cache=False))
+
+
+@pytest.fixture
+def repo(template: GitCatalog, tmp_path: Path) -> GitCatalog:
+    """A private copy of the repository: history, tags and the filled cache."""
+    shutil.copytree(template.toplevel, tmp_path / "repo", symlinks=True)
+    copy = GitCatalog(tmp_path / "repo", init=False)  # rewrites the same settings files
+    assert _db(copy.root).is_file()
+    return copy
+
+
+def _db(root: Path) -> Path:
+    found = sorted((root / CACHE_DIR).glob("*.sqlite3"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _rows(root: Path) -> list[tuple[int, str, str, bytes]]:
+    db = sqlite3.connect(_db(root))
+    try:
+        return db.execute("SELECT rowid, key, checksum, value FROM entries ORDER BY key").fetchall()
+    finally:
+        db.close()
+
+
+def _update(root: Path, sql: str, *params: object) -> int:
+    db = sqlite3.connect(_db(root))
+    try:
+        with db:
+            changed: int = db.execute(sql, params).rowcount
+        return changed
+    finally:
+        db.close()
+
+
+def _row_of(root: Path, needle: bytes) -> tuple[int, str, str, bytes]:
+    """The one entry whose value mentions `needle`."""
+    found = [row for row in _rows(root) if needle in row[3]]
+    assert len(found) == 1, [row[1] for row in found]
+    return found[0]
+
+
+def _distinct_blobs(repo: GitCatalog) -> int:
+    """(integration, blob) pairs among the work tree and every tagged version."""
+    pairs = set()
+    for path in (repo.root / "integrations").glob("*/*/integration.yaml"):
+        rel = path.relative_to(repo.root).as_posix()
+        pairs.add((rel, repo.git("hash-object", rel)))
+    for tag in repo.git("tag", "--list").split():
+        rel = f"integrations/{tag.rsplit('/', 1)[0]}/integration.yaml"
+        pairs.add((rel, repo.git("rev-parse", f"{tag}:{rel}")))
+    return len(pairs)
+
+
+# -- the cache changes nothing ------------------------------------------------------------------
+
+
+def test_builds_with_a_cold_a_warm_and_no_cache_are_byte_identical(
+    repo: GitCatalog, tmp_path: Path
+) -> None:
+    shutil.rmtree(repo.root / CACHE_DIR)
+    cold = build_ok(repo.root, tmp_path / "cold")
+    warnings = [d for d in cold.load.diagnostics if d.code == "schema-unknown-format"]
+    assert len(warnings) == len(CHANGED)
+    assert _rows(repo.root)
+    build_ok(repo.root, tmp_path / "warm")
+    shutil.rmtree(repo.root / CACHE_DIR)
+    build_ok(repo.root, tmp_path / "none")
+    trees = [read_tree(tmp_path / name) for name in ("cold", "warm", "none")]
+    assert len(trees[0]) > 3 * COUNT
+    assert trees[0] == trees[1] == trees[2]
+
+
+def test_loads_with_and_without_the_cache_agree(repo: GitCatalog, clean: Outcome) -> None:
+    shutil.rmtree(repo.root / CACHE_DIR)
+    uncached = load_catalog(repo.root, use_cache=False)
+    assert not (repo.root / CACHE_DIR).exists()  # use_cache=False leaves no trace
+    assert _outcome(uncached) == clean
+    assert _outcome(load_catalog(repo.root)) == clean  # cold
+    assert _outcome(load_catalog(repo.root)) == clean  # warm
+    assert len(uncached.catalog.integrations) == COUNT
+    assert sum(len(i.versions) for i in uncached.catalog.integrations) == COUNT + len(CHANGED)
+
+
+def test_the_cache_stays_out_of_git(repo: GitCatalog) -> None:
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+    result = load_catalog(repo.root)
+    assert "git-dirty" not in [d.code for d in result.diagnostics]
+
+
+# -- entries are written once and read afterwards ----------------------------------------------
+
+
+def test_every_checked_file_has_one_valid_entry(repo: GitCatalog) -> None:
+    rows = _rows(repo.root)
+    # A tagged file identical to the work tree's is checked (and stored) once.
+    assert len(rows) == _distinct_blobs(repo) == COUNT + len(CHANGED)
+    for _, _, checksum, value in rows:
+        assert hashlib.sha256(value).hexdigest() == checksum
+        assert set(json.loads(value)) == {"diagnostics", "spec", "content"}
+
+
+def test_a_second_run_reads_every_entry_and_rewrites_none(repo: GitCatalog, clean: Outcome) -> None:
+    before = _rows(repo.root)
+    assert _outcome(load_catalog(repo.root)) == clean
+    assert _rows(repo.root) == before  # same rowids: nothing was replaced, every lookup hit
+
+
+def test_a_well_formed_entry_is_used_as_is(repo: GitCatalog) -> None:
+    """The proof that a later run reads the entries: one rewritten consistently (value and
+    checksum) shows in the result. The cache is trusted local state, as in any build cache."""
+    rowid, _, _, value = _row_of(repo.root, b"App 011")
+    forged = value.replace(b"App 011", b"App XYZ")
+    _update(
+        repo.root,
+        "UPDATE entries SET value = ?, checksum = ? WHERE rowid = ?",
+        forged,
+        hashlib.sha256(forged).hexdigest(),
+        rowid,
+    )
+    item = load_catalog(repo.root).catalog.get("acme/app-011")
+    assert item is not None
+    assert item.spec.name == "App XYZ"
+
+
+# -- damage is detected and ignored -------------------------------------------------------------
+
+
+def test_a_changed_value_is_detected_and_the_file_checked_again(
+    repo: GitCatalog, clean: Outcome
+) -> None:
+    rowid, key, checksum, value = _row_of(repo.root, b"App 011")
+    damaged = value.replace(b"App 011", b"App XYZ")  # still valid JSON, checksum not updated
+    assert _update(repo.root, "UPDATE entries SET value = ? WHERE rowid = ?", damaged, rowid) == 1
+    assert _outcome(load_catalog(repo.root)) == clean
+    repaired = [row for row in _rows(repo.root) if row[1] == key]
+    assert [(r[2], r[3]) for r in repaired] == [(checksum, value)]  # written afresh
+
+
+def test_a_flipped_byte_anywhere_is_detected(repo: GitCatalog, clean: Outcome) -> None:
+    flipped = []
+    for rowid, _, _, value in _rows(repo.root):
+        middle = len(value) // 2
+        changed = value[:middle] + bytes([value[middle] ^ 0x01]) + value[middle + 1 :]
+        flipped.append((changed, rowid))
+    db = sqlite3.connect(_db(repo.root))
+    try:
+        with db:
+            db.executemany("UPDATE entries SET value = ? WHERE rowid = ?", flipped)
+    finally:
+        db.close()
+    assert _outcome(load_catalog(repo.root)) == clean
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"{}",
+        b"[1, 2, 3]",
+        b'"text"',
+        b'{"diagnostics": [{"path": 1}], "spec": null, "content": null}',
+        b'{"diagnostics": [], "spec": null, "content": 5}',
+        b'{"diagnostics": "none", "spec": null, "content": null}',
+        b"\xff\xfe not json",
+    ],
+    ids=["empty", "list", "string", "bad-diagnostic", "bad-content", "bad-diagnostics", "bytes"],
+)
+def test_entries_of_the_wrong_shape_are_ignored(
+    repo: GitCatalog, clean: Outcome, value: bytes
+) -> None:
+    checksum = hashlib.sha256(value).hexdigest()
+    changed = _update(repo.root, "UPDATE entries SET value = ?, checksum = ?", value, checksum)
+    assert changed == COUNT + len(CHANGED)
+    assert _outcome(load_catalog(repo.root)) == clean
+
+
+def test_an_entry_whose_spec_cannot_be_read_is_ignored(repo: GitCatalog, clean: Outcome) -> None:
+    value = b'{"diagnostics": [], "spec": "not json", "content": null}'
+    checksum = hashlib.sha256(value).hexdigest()
+    _update(repo.root, "UPDATE entries SET value = ?, checksum = ?", value, checksum)
+    assert _outcome(load_catalog(repo.root)) == clean
+
+
+def test_a_garbage_database_file_is_ignored(repo: GitCatalog, clean: Outcome) -> None:
+    db = _db(repo.root)
+    db.write_bytes(bytes(range(256)) * (db.stat().st_size // 256 + 1))
+    assert _outcome(load_catalog(repo.root)) == clean
+    assert _outcome(load_catalog(repo.root, workers=2)) == clean
+
+
+def test_a_database_cut_short_is_ignored(repo: GitCatalog, clean: Outcome) -> None:
+    db = _db(repo.root)
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 3])
+    assert _outcome(load_catalog(repo.root)) == clean
+
+
+def test_a_foreign_database_is_ignored(repo: GitCatalog, clean: Outcome) -> None:
+    db = sqlite3.connect(_db(repo.root))
+    try:
+        with db:
+            db.execute("DROP TABLE entries")
+            db.execute("CREATE TABLE entries (name TEXT, size INTEGER)")
+            db.execute("INSERT INTO entries VALUES ('x', 1)")
+    finally:
+        db.close()
+    assert _outcome(load_catalog(repo.root)) == clean
+
+
+def test_a_cache_directory_that_cannot_be_used_is_ignored(repo: GitCatalog, clean: Outcome) -> None:
+    shutil.rmtree(repo.root / CACHE_DIR)
+    (repo.root / CACHE_DIR).write_text("a file where the directory should be\n")
+    assert _outcome(load_catalog(repo.root)) == clean
+
+
+# -- the process pool ---------------------------------------------------------------------------
+
+
+def test_a_parallel_load_equals_a_single_process_one(repo: GitCatalog) -> None:
+    # Errors and warnings of several kinds, in the work tree, beside the clean files.
+    repo.write_integration("acme/app-005", integration_yaml("Five", extra="surprise: 1\n"))
+    repo.write_integration("acme/app-006", "name: [unclosed\n")
+    repo.write_integration("acme/app-007", integration_yaml("Seven", trust_tier="first_party"))
+    repo.write_integration("acme/app-008", _with_unknown_format(8))
+    files = len(list((repo.root / "integrations").glob("*/*/integration.yaml")))
+    assert files > filecheck._PARALLEL_FROM
+
+    serial = load_catalog(repo.root, workers=1, use_cache=False)
+    parallel = load_catalog(repo.root, workers=2, use_cache=False)
+    assert _outcome(parallel) == _outcome(serial)
+    codes = {d.code for d in serial.diagnostics}
+    assert {"schema-unknown-format", "git-dirty"} <= codes
+    assert len([d for d in serial.diagnostics if d.severity.value == "error"]) >= 3
+    # The pool filling the cache, a single process reading it: still the same.
+    shutil.rmtree(repo.root / CACHE_DIR)
+    load_catalog(repo.root, workers=2)
+    assert _outcome(load_catalog(repo.root, workers=1)) == _outcome(serial)

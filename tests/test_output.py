@@ -1,0 +1,374 @@
+"""The output tree is replaced atomically: failed, interrupted and concurrent builds, writer
+errors, refused output directories, a missing git, a corrupt repository, and the carry-over of
+unchanged files. Real repositories, real files, real processes."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from build_support import (
+    bin_without_git,
+    build_ok,
+    catalog_command,
+    cli,
+    leftovers,
+    many_repo,
+    read_tree,
+    run_catalog,
+    sample_repo,
+    subprocess_env,
+    tree_state,
+)
+from gitrepo_fixtures import GitCatalog, integration_yaml
+from integration_catalog.output import MARKER, OutputError, write_tree
+
+DAY1, DAY2, DAY3 = "2024-02-01T10:00:00Z", "2024-02-02T10:00:00Z", "2024-02-03T10:00:00Z"
+
+
+def _small_repo(path: Path) -> GitCatalog:
+    repo = GitCatalog(path)
+    for key, interval in (("acme/alpha", 1), ("acme/beta", 2), ("acme/gamma", 3)):
+        repo.write_integration(key, name=key.title(), interval=interval)
+    repo.commit(DAY1)
+    for key in ("acme/alpha", "acme/beta", "acme/gamma"):
+        repo.tag(f"{key}/v1.0.0")
+    return repo
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> GitCatalog:
+    return _small_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> GitCatalog:
+    """A few hundred integrations: a build that takes long enough to be interrupted."""
+    return many_repo(tmp_path_factory.mktemp("big") / "repo", 300)
+
+
+def _surroundings(out: Path) -> dict[str, object]:
+    """Everything beside and below `out`, with contents, times and inodes."""
+    return {
+        "beside": sorted(p.name for p in out.parent.iterdir() if not p.name.endswith(".lock")),
+        "tree": tree_state(out) if out.exists() else None,
+    }
+
+
+# -- a failed build writes nothing -------------------------------------------------------------
+
+
+def test_a_build_with_errors_leaves_the_previous_output_untouched(
+    small: GitCatalog, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    build_ok(small.root, out)
+    before = _surroundings(out)
+    small.write_integration("acme/beta", integration_yaml("Beta", extra="surprise: 1\n"))
+    small.commit(DAY2)
+    result = cli(small.root, "build", "--out", str(out))
+    assert result.exit_code == 1
+    assert "nothing was written" in result.output
+    assert _surroundings(out) == before
+    assert leftovers(out) == []
+
+
+def test_a_first_build_with_errors_creates_no_directory(small: GitCatalog, tmp_path: Path) -> None:
+    small.write_integration("acme/beta", "name: [unclosed\n")
+    out = tmp_path / "never" / "site"
+    assert cli(small.root, "build", "--out", str(out)).exit_code == 1
+    assert not out.exists()
+
+
+# -- write_tree and its writer failing ---------------------------------------------------------
+
+
+def _files(count: int, *, fail_after: int | None = None) -> Iterator[tuple[str, bytes]]:
+    for number in range(count):
+        if fail_after is not None and number == fail_after:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        yield f"dir{number % 3}/file{number}.txt", f"new {number}\n".encode()
+
+
+def test_write_tree_writes_a_tree_with_its_marker(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert write_tree(out, _files(7)) == 7
+    tree = read_tree(out)
+    assert tree.pop(MARKER).startswith(b"{")
+    assert tree == {f"dir{n % 3}/file{n}.txt": f"new {n}\n".encode() for n in range(7)}
+    assert leftovers(out) == []
+
+
+def test_a_writer_error_part_way_leaves_the_previous_tree(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, [("keep.txt", b"old\n"), ("dir0/file0.txt", b"old 0\n")])
+    before = _surroundings(out)
+    with pytest.raises(OutputError, match="No space left on device") as raised:
+        write_tree(out, _files(50, fail_after=20))
+    assert "previous output is unchanged" in str(raised.value)
+    assert _surroundings(out) == before
+    assert leftovers(out) == []
+    assert not list(tmp_path.glob(".out.tmp-*"))
+
+
+def test_a_writer_error_on_the_first_build_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(OutputError):
+        write_tree(out, _files(10, fail_after=3))
+    assert not out.exists()
+    assert leftovers(out) == []
+
+
+def test_a_path_outside_the_tree_is_refused_and_cleaned_up(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, [("a.txt", b"a\n")])
+    before = _surroundings(out)
+    with pytest.raises(ValueError, match="outside the output tree"):
+        write_tree(out, [("b.txt", b"b\n"), ("../escape.txt", b"x\n")])
+    assert not (tmp_path / "escape.txt").exists()
+    assert _surroundings(out) == before
+    assert leftovers(out) == []
+
+
+def test_stale_temporary_trees_of_killed_builds_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for stale in (".out.tmp-99999999", ".out.old-99999999"):
+        (tmp_path / stale / "sub").mkdir(parents=True)
+        (tmp_path / stale / "sub" / "f").write_bytes(b"partial")
+    (tmp_path / ".other.tmp-1").mkdir()  # another output's: left alone
+    write_tree(out, [("a.txt", b"a\n")])
+    assert leftovers(out) == []
+    assert (tmp_path / ".other.tmp-1").is_dir()
+
+
+def test_stale_trees_are_found_by_the_exact_name(tmp_path: Path) -> None:
+    """A name with glob characters matches only itself: its own stale tree goes, and another
+    output's staging tree (a build running under another lock) is left alone."""
+    (tmp_path / ".out[1].tmp-99999999").mkdir()
+    (tmp_path / ".site.tmp-12345").mkdir()
+    write_tree(tmp_path / "out[1]", [("a.txt", b"a\n")])
+    write_tree(tmp_path / "s*e", [("a.txt", b"a\n")])
+    assert not (tmp_path / ".out[1].tmp-99999999").exists()
+    assert (tmp_path / ".site.tmp-12345").is_dir()
+
+
+# -- SIGKILL in the middle of a real build -----------------------------------------------------
+
+
+def test_sigkill_during_a_build_keeps_the_previous_site(big: GitCatalog, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_ok(big.root, out)
+    before = _surroundings(out)
+    big.write_integration("acme/app-000", integration_yaml("Changed", interval=999))
+    big.commit(DAY2)
+
+    process = subprocess.Popen(
+        catalog_command(big.root, "build", "--out", str(out)),
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    staging = tmp_path / f".site.tmp-{process.pid}"
+    deadline = time.monotonic() + 60
+    try:
+        while not staging.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert staging.exists(), "the build finished or stalled before its staging tree appeared"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    assert _surroundings(out)["tree"] == before["tree"]
+    assert json.loads((out / "api/v1/integrations/acme/app-000.json").read_bytes())["name"] == (
+        "App 000"
+    )
+
+    rebuilt = run_catalog(big.root, "build", "--out", str(out))
+    assert rebuilt.returncode == 0
+    assert leftovers(out) == []
+    record = json.loads((out / "api/v1/integrations/acme/app-000.json").read_bytes())
+    assert record["name"] == "Changed"
+    assert len(list((out / "api/v1/integrations/acme").glob("*.json"))) == 300
+
+
+# -- output directories that are refused -------------------------------------------------------
+
+
+def _refused(root: Path, out: Path, watched: list[Path]) -> str:
+    before = [tree_state(p) if p.is_dir() else p.read_bytes() for p in watched]
+    result = cli(root, "build", "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert [tree_state(p) if p.is_dir() else p.read_bytes() for p in watched] == before
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def test_out_that_is_a_file_is_refused(small: GitCatalog, tmp_path: Path) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me\n")
+    message = _refused(small.root, target, [target, small.root])
+    assert "is a file" in message
+
+
+def test_out_that_is_the_catalog_root_is_refused(small: GitCatalog) -> None:
+    message = _refused(small.root, small.root, [small.root])
+    assert "holds the catalog" in message
+
+
+def test_out_that_holds_the_catalog_is_refused(small: GitCatalog, tmp_path: Path) -> None:
+    message = _refused(small.root, tmp_path, [tmp_path])
+    assert "holds the catalog" in message
+
+
+@pytest.mark.parametrize("inside", ["integrations", "integrations/acme", "integrations/new/dir"])
+def test_out_among_the_sources_is_refused(small: GitCatalog, inside: str) -> None:
+    message = _refused(small.root, small.root / inside, [small.root])
+    assert "sources" in message
+    assert not (small.root / "integrations" / "new").exists()
+
+
+def test_a_symlink_to_the_root_is_refused(small: GitCatalog, tmp_path: Path) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(small.root)
+    message = _refused(small.root, link, [small.root])
+    assert "holds the catalog" in message
+
+
+def test_a_foreign_non_empty_directory_is_refused(small: GitCatalog, tmp_path: Path) -> None:
+    foreign = tmp_path / "documents"
+    (foreign / "deep").mkdir(parents=True)
+    (foreign / "thesis.txt").write_text("years of work\n")
+    (foreign / "deep" / "data.bin").write_bytes(b"\x00\x01")
+    message = _refused(small.root, foreign, [foreign])
+    assert "not empty and was not made by `catalog build`" in message
+
+
+def test_an_empty_directory_and_a_previous_build_are_accepted(
+    small: GitCatalog, tmp_path: Path
+) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    assert cli(small.root, "build", "--out", str(out)).exit_code == 0
+    assert (out / MARKER).is_file()
+    assert cli(small.root, "build", "--out", str(out)).exit_code == 0
+
+
+# -- concurrent builds -------------------------------------------------------------------------
+
+
+def test_two_builds_at_once_both_succeed_and_agree(tmp_path: Path) -> None:
+    repo = sample_repo(tmp_path / "repo")
+    reference = tmp_path / "reference"
+    build_ok(repo.root, reference)
+    build_ok(repo.root, tmp_path / "warm")  # the cache is shared: both runs start alike
+
+    out = tmp_path / "site"
+    processes = [
+        subprocess.Popen(
+            catalog_command(repo.root, "build", "--out", str(out)),
+            env=subprocess_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outcomes = [p.communicate(timeout=180) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outcomes
+    assert read_tree(out) == read_tree(reference)
+    assert leftovers(out) == []
+
+
+# -- the environment ---------------------------------------------------------------------------
+
+
+def test_git_missing_from_path_is_an_environment_error(small: GitCatalog, tmp_path: Path) -> None:
+    path = bin_without_git(tmp_path / "bin")
+    out = tmp_path / "site"
+    result = run_catalog(small.root, "build", "--out", str(out), env=subprocess_env(PATH=str(path)))
+    assert result.returncode == 2
+    assert "git" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def _corrupt_tagged_blob(repo: GitCatalog) -> None:
+    """Overwrite the loose object of a tagged `integration.yaml` whose content the work tree no
+    longer holds, so only git's object store has it."""
+    tagged = repo.git("rev-parse", "acme/beta/v1.0.0:integrations/acme/beta/integration.yaml")
+    repo.write_integration("acme/beta", integration_yaml("Beta", interval=22))
+    repo.commit(DAY2)
+    obj = repo.toplevel / ".git" / "objects" / tagged[:2] / tagged[2:]
+    assert obj.is_file(), "the tagged blob is not a loose object"
+    obj.chmod(0o644)
+    obj.write_bytes(b"this is not a zlib stream" * 8)
+
+
+def test_a_corrupt_object_is_a_clear_error(small: GitCatalog, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_ok(small.root, out)
+    before = _surroundings(out)
+    _corrupt_tagged_blob(small)
+    result = run_catalog(small.root, "build", "--out", str(out))
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.returncode != 0, "the build succeeded on a corrupt repository"
+    assert "corrupt" in result.stderr
+    assert _surroundings(out) == before
+    assert leftovers(out) == []
+
+
+# -- carry-over of unchanged files -------------------------------------------------------------
+
+
+def test_a_rebuild_keeps_unchanged_files_and_replaces_changed_ones(
+    small: GitCatalog, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    epoch = 1717200000
+    build_ok(small.root, out, source_date_epoch=epoch)
+    first = tree_state(out)
+    build_ok(small.root, out, source_date_epoch=epoch)
+    second = tree_state(out)
+    files = [rel for rel in first if (out / rel).is_file() and rel != MARKER]
+    assert len(files) > 20
+    for rel in files:
+        assert second[rel] == first[rel], rel  # same bytes, same mtime, same inode
+    assert (out / "api/v1/integrations.json").stat().st_nlink == 1  # the old tree is gone
+
+    small.write_integration("acme/beta", integration_yaml("Beta Renamed", interval=2))
+    small.commit(DAY3)
+    build_ok(small.root, out, source_date_epoch=epoch)
+    third = tree_state(out)
+    for rel in (
+        "api/v1/integrations/acme/beta.json",
+        "integrations/acme/beta/index.html",
+        "api/v1/integrations.json",
+    ):
+        assert third[rel].data != second[rel].data, rel
+        assert third[rel].inode != second[rel].inode, rel
+    for rel in (
+        "api/v1/integrations/acme/alpha.json",
+        "api/v1/integrations/acme/alpha/versions.json",
+        "integrations/acme/alpha/index.html",
+        "api/v1/integrations/acme/beta/versions.json",  # the release did not change
+        "api/v1/integrations/acme/gamma.json",
+        "api/v1/schema/integration.schema.json",
+        "api/v1/types.d.ts",
+    ):
+        assert third[rel] == second[rel], rel
+    assert read_tree(out) == read_tree(_fresh_build(small, tmp_path / "fresh", epoch))
+
+
+def _fresh_build(repo: GitCatalog, out: Path, epoch: int) -> Path:
+    build_ok(repo.root, out, source_date_epoch=epoch)
+    return out
