@@ -23,6 +23,7 @@ from integration_catalog.api import Published
 from integration_catalog.build import BuildOptions, build
 from integration_catalog.catalog import load_catalog
 from integration_catalog.cli import main
+from integration_catalog.output import rendered
 from integration_catalog.site import pages, site_files
 from integration_catalog.site.markdown import allowed_link, render_markdown
 from integration_catalog.site.render import environment, template_dir
@@ -486,7 +487,7 @@ def test_a_dependency_on_an_excluded_integration_is_not_shown(tmp_path: Path) ->
     published = Published(
         catalog, BASE_URL, include_private=False, generated_at="2025-01-02T00:00:00Z"
     )
-    files = dict(site_files(published))
+    files = dict(rendered(site_files(published)))
     assert "integrations/acme/open/index.html" in files
     for path, data in files.items():
         assert b"secret-thing" not in data and SECRET.encode() not in data, path

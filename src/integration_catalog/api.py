@@ -21,9 +21,11 @@ INDEX_PATH = f"{API_DIR}/integrations.json"
 
 
 def dumps(value: Any) -> bytes:
-    """JSON as every output file has it: fixed key order, two-space indent, UTF-8, trailing
-    newline, and never NaN or Infinity."""
-    return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+    """JSON as every output file has it: fixed key order, compact (the C encoder is ten times
+    faster than the indenting one, and files are smaller), UTF-8, a trailing newline, and
+    never NaN or Infinity."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode()
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from pathlib import Path
 from .api import Published, api_files
 from .catalog import LoadResult, load_catalog
 from .diagnostics import Diagnostic, Severity
-from .output import check_out_dir, write_tree
+from .output import OutputFile, check_out_dir, write_tree
 from .previous import check_immutable, load_previous
 from .site import site_files
 from .versions import rfc3339
 
-Progress = Callable[[Iterable[tuple[str, bytes]], int], Iterable[tuple[str, bytes]]]
+Progress = Callable[[Iterable[OutputFile], int], Iterable[OutputFile]]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         generated_at=rfc3339(catalog.reference_time),
     )
     # Phase 2: render and write, streaming files into a fresh tree that replaces the old one.
-    files: Iterable[tuple[str, bytes]] = _all_files(published)
+    files: Iterable[OutputFile] = _all_files(published)
     if progress is not None:
         files = progress(files, len(published.included()))
     written = write_tree(options.out, files)
@@ -96,7 +96,7 @@ def _compare_with_previous(loaded: LoadResult, options: BuildOptions) -> LoadRes
     return replace(loaded, diagnostics=sorted({*loaded.diagnostics, *problems}))
 
 
-def _all_files(published: Published) -> Iterator[tuple[str, bytes]]:
+def _all_files(published: Published) -> Iterator[OutputFile]:
     yield from api_files(published)
     yield from _icon_files(published)
     yield from site_files(published)

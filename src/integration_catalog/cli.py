@@ -23,7 +23,7 @@ from .diagnostics import Diagnostic, Severity, did_you_mean
 from .diff import RENDERERS, diff_revisions
 from .gitrepo import GitError, repository_prefix
 from .model import AuthType, Visibility, base_url
-from .output import OutputError
+from .output import OutputError, OutputFile, output_path
 from .previous import PreviousError
 from .release import ReleaseRefused
 from .report import REPORTERS, Summary
@@ -264,12 +264,12 @@ def build(
     )
 
 
-def _progress_bar(files: Iterable[tuple[str, bytes]], total: int) -> Iterator[tuple[str, bytes]]:
+def _progress_bar(files: Iterable[OutputFile], total: int) -> Iterator[OutputFile]:
     with click.progressbar(length=max(total, 1), label="writing", file=sys.stderr) as bar:
-        for path, data in files:
-            if path.endswith("/versions.json"):
+        for entry in files:
+            if output_path(entry).endswith("/versions.json"):
                 bar.update(1)
-            yield path, data
+            yield entry
 
 
 @main.command()

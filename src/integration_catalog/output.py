@@ -14,7 +14,9 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
 # A file the build puts in every tree it makes, so it never replaces a directory it did not make.
@@ -69,7 +71,7 @@ def _lock(out: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_tree(out: Path, files: Iterable[OutputFile]) -> int:
+def write_tree(out: Path, files: Iterable[OutputFile], workers: int | None = None) -> int:
     """Write every (relative path, content) pair into a fresh tree and swap it in for `out`.
     Returns the number of files written."""
     out = out.resolve()
@@ -81,7 +83,7 @@ def write_tree(out: Path, files: Iterable[OutputFile]) -> int:
         _remove_stale(out)
         staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
         try:
-            count = _write_all(staging, out, files)
+            count = _write_all(staging, out, files, workers or os.cpu_count() or 1)
             _swap_in(staging, out)
         except OSError as error:
             raise OutputError(
@@ -122,37 +124,45 @@ def _previous_fingerprints(out: Path) -> dict[str, str]:
     return fingerprints if isinstance(fingerprints, dict) else {}
 
 
-def _write_all(staging: Path, out: Path, files: Iterable[OutputFile]) -> int:
+def output_path(entry: OutputFile) -> str:
+    return entry.path if isinstance(entry, Deferred) else entry[0]
+
+
+def rendered(entries: Iterable[OutputFile]) -> Iterator[tuple[str, bytes]]:
+    """Every file with its content, deferred ones rendered (for callers that want bytes)."""
+    for entry in entries:
+        yield (entry.path, entry.render()) if isinstance(entry, Deferred) else entry
+
+
+def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: int) -> int:
     """Write the new tree. A file whose content (or, for a deferred one, whose inputs) did
     not change is carried over from the previous tree as a hard link: same bytes, same
-    modification time, so deploy tools that sync by time or checksum upload nothing."""
+    modification time, so deploy tools that sync by time or checksum upload nothing. Deferred
+    files that must be rendered are rendered on `workers` processes."""
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     previous = _previous_fingerprints(out) if out.is_dir() else {}
     fingerprints: dict[str, str] = {}
+    pending: list[tuple[Deferred, Path]] = []
     count = 0
     made: set[Path] = set()
     for entry in files:
-        rel = entry.path if isinstance(entry, Deferred) else entry[0]
+        rel = output_path(entry)
         parts = _safe_relative(rel).parts
         target, old = staging.joinpath(*parts), out.joinpath(*parts)
         if target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(target.parent)
+        count += 1
         if isinstance(entry, Deferred):
             fingerprints[rel] = entry.fingerprint
-            if previous.get(rel) == entry.fingerprint and _carry_over(old, target):
-                count += 1
-                continue
-            data = entry.render()
-        else:
-            data = entry[1]
-            if _same_file(old, data) and _carry_over(old, target):
-                count += 1
-                continue
-        with target.open("xb") as handle:  # a path written twice is a bug: fail loudly
-            handle.write(data)
-        count += 1
+            if previous.get(rel) != entry.fingerprint or not _carry_over(old, target):
+                pending.append((entry, target))
+                if len(pending) >= _BATCH:  # bounded: never every page in memory at once
+                    _render_pending(pending, workers)
+        elif not (_same_file(old, entry[1]) and _carry_over(old, target)):
+            _write_new(target, entry[1])
+    _render_pending(pending, workers)
     marker = {
         "builtBy": "integration-catalog",
         "note": _MARKER_NOTE,
@@ -160,6 +170,43 @@ def _write_all(staging: Path, out: Path, files: Iterable[OutputFile]) -> int:
     }
     (staging / MARKER).write_bytes(json.dumps(marker, indent=1).encode() + b"\n")
     return count
+
+
+def _render_pending(pending: list[tuple[Deferred, Path]], workers: int) -> None:
+    rendered = _render_all([entry for entry, _ in pending], workers)
+    for (_, target), data in zip(pending, rendered, strict=True):
+        _write_new(target, data)
+    pending.clear()
+
+
+def _write_new(target: Path, data: bytes) -> None:
+    with target.open("xb") as handle:  # a path written twice is a bug: fail loudly
+        handle.write(data)
+
+
+# Deferred files for worker processes to render, by index: set just before the pool forks,
+# so the workers inherit them (their render functions need not be picklable).
+_RENDERING: list[Deferred] = []
+_PARALLEL_FROM = 64
+_BATCH = 1024
+
+
+def _render_one(index: int) -> bytes:
+    return _RENDERING[index].render()
+
+
+def _render_all(deferred: list[Deferred], workers: int) -> Iterator[bytes]:
+    if workers <= 1 or len(deferred) < _PARALLEL_FROM:
+        for entry in deferred:
+            yield entry.render()
+        return
+    global _RENDERING  # noqa: PLW0603 - handed to the forked workers, see above
+    _RENDERING = deferred
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            yield from pool.map(_render_one, range(len(deferred)), chunksize=32)
+    finally:
+        _RENDERING = []
 
 
 def _same_file(old: Path, data: bytes) -> bool:

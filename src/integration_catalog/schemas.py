@@ -3,9 +3,9 @@ and for other tools. Generated from the same pydantic models that validate the f
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from .api import dumps
 from .model import NAME_PATTERN, CatalogConfig, IntegrationSource, PublisherEntry
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -42,10 +42,15 @@ def catalog_schema() -> dict[str, Any]:
     return {"$schema": DRAFT, **schema}
 
 
+def _pretty(value: dict[str, Any]) -> bytes:
+    """Committed and read by people (and diffed in review): indented."""
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode()
+
+
 def schema_files() -> dict[str, bytes]:
     """File name to content, as committed in `schema/`."""
     return {
-        "integration.schema.json": dumps(integration_schema()),
-        "publishers.schema.json": dumps(publishers_schema()),
-        "catalog.schema.json": dumps(catalog_schema()),
+        "integration.schema.json": _pretty(integration_schema()),
+        "publishers.schema.json": _pretty(publishers_schema()),
+        "catalog.schema.json": _pretty(catalog_schema()),
     }

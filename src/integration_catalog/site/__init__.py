@@ -6,20 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..api import Published
+from ..output import OutputFile
 from .feeds import atom_feed, robots, search_index, sitemap
 from .pages import SEARCH_PATH, Pages
-from .render import assets, environment, template_dir
+from .render import assets, environment, template_dir, templates_digest
 from .views import Index
 
 __all__ = ["site_files", "template_dir"]
 
 
-def site_files(published: Published) -> Iterator[tuple[str, bytes]]:
+def site_files(published: Published) -> Iterator[OutputFile]:
     """Every file of the site, in a fixed order."""
     directory = template_dir(published.catalog.root)
     static = assets(directory)
     env = environment(directory, {a.name: a.path for a in static})
-    pages = Pages(published, env, Index(published))
+    pages = Pages(published, env, Index(published), templates_digest(directory))
     for asset in static:
         yield asset.path, asset.data
     yield from pages.all()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
@@ -12,6 +16,7 @@ from markupsafe import Markup
 
 from ..api import API_DIR, INDEX_PATH, Published, record_path, versions_path
 from ..model import TRUST_TIERS, TrustTier
+from ..output import Deferred, OutputFile
 from ..resolve import Resolved
 from ..source import README_FILE
 from .markdown import render_markdown
@@ -55,7 +60,9 @@ class PageContext(TypedDict):
     noindex: bool
     nav: str  # which header link is the current page
     header_search: bool
-    generated_at: str
+    # Only on listings: a page about one integration changes only when the integration does,
+    # so rebuilds can carry it over unchanged.
+    generated_at: str | None
     feed: str
     api: str
 
@@ -153,6 +160,7 @@ class Pages:
     published: Published
     env: jinja2.Environment
     index: Index
+    templates_digest: str = ""  # changes whenever a template or static file does
 
     @property
     def title(self) -> str:
@@ -167,6 +175,7 @@ class Pages:
         *,
         noindex: bool = False,
         header_search: bool = True,
+        dated: bool = False,
     ) -> PageContext:
         return {
             "site_title": self.title,
@@ -177,7 +186,7 @@ class Pages:
             "noindex": noindex,
             "nav": nav,
             "header_search": header_search,
-            "generated_at": self.published.generated_at,
+            "generated_at": self.published.generated_at if dated else None,
             "feed": "feed.xml",
             "api": INDEX_PATH,
         }
@@ -185,10 +194,15 @@ class Pages:
     def render(self, template: str, context: Mapping[str, Any]) -> bytes:
         return self.env.get_template(template).render(context).encode()
 
-    def all(self) -> Iterator[tuple[str, bytes]]:
+    def all(self) -> Iterator[OutputFile]:
         yield from self.listings()
         for item in self.index.included:
-            yield page_path(item) + "index.html", self.detail(item)
+            context = self.detail_context(item)
+            yield Deferred(
+                page_path(item) + "index.html",
+                self.fingerprint(context),
+                partial(self.render, "integration.html", context),
+            )
         yield from self.publisher_pages()
         yield "trust/index.html", self.trust()
         yield "404.html", self.not_found()
@@ -226,6 +240,7 @@ class Pages:
                 f"Browse {len(released)} integrations for {self.title}.",
                 "browse",
                 header_search=False,
+                dated=True,
             ),
             "heading": self.title,
             "cards": cards,
@@ -250,7 +265,16 @@ class Pages:
 
     # -- one integration --------------------------------------------------------------------
 
+    def fingerprint(self, context: Mapping[str, Any]) -> str:
+        """Everything a page is made from: the templates and its context. A page whose
+        fingerprint did not change since the last build is carried over, not rendered."""
+        text = json.dumps(context, sort_keys=True, default=_plain, ensure_ascii=False)
+        return hashlib.sha256((self.templates_digest + text).encode()).hexdigest()
+
     def detail(self, item: Resolved) -> bytes:
+        return self.render("integration.html", self.detail_context(item))
+
+    def detail_context(self, item: Resolved) -> DetailContext:
         page = page_path(item) + "index.html"
         card = self.index.cards[item.key]
         spec = item.spec
@@ -288,7 +312,7 @@ class Pages:
             "visibility": spec.visibility,
             "retention": spec.retentionTier,
         }
-        return self.render("integration.html", context)
+        return context
 
     def readme(self, item: Resolved) -> Markup | None:
         if README_FILE not in item.source.files:
@@ -395,3 +419,12 @@ class Pages:
 
 def _listing_url(sort: str, number: int) -> str:
     return SORTS[sort] + (f"page/{number}/" if number > 1 else "")
+
+
+def _plain(value: object) -> object:
+    """A JSON form of the values page contexts hold, for fingerprints."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return repr(value)

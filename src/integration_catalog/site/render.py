@@ -27,6 +27,14 @@ def template_dir(root: Path) -> Path:
     raise FileNotFoundError(f"no site templates in {root / TEMPLATES_DIR} or {_PACKAGED}")
 
 
+def templates_digest(directory: Path) -> str:
+    """A digest of every template and static file."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 @jinja2.pass_context
 def href(context: jinja2.runtime.Context, value: object) -> str:
     """A link from the current page: site paths get the page's way to the root; external URLs
