@@ -4,7 +4,6 @@ written by one run are read by the next. Real repositories and a real SQLite fil
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -15,7 +14,7 @@ import pytest
 from build_support import build_ok, many_repo, read_tree
 from gitrepo_fixtures import GitCatalog, integration_yaml
 from integration_catalog import filecheck
-from integration_catalog.cache import CACHE_DIR
+from integration_catalog.cache import CACHE_DIR, entry_checksum
 from integration_catalog.catalog import LoadResult, load_catalog
 
 COUNT = 70  # integrations: with their snapshots, well above the pool's threshold
@@ -151,7 +150,7 @@ def test_every_checked_file_has_one_valid_entry(repo: GitCatalog) -> None:
     # A tagged file identical to the work tree's is checked (and stored) once.
     assert len(rows) == _distinct_blobs(repo) == COUNT + len(CHANGED)
     for _, _, checksum, value in rows:
-        assert hashlib.sha256(value).hexdigest() == checksum
+        assert entry_checksum(value) == checksum
         assert set(json.loads(value)) == {"diagnostics", "spec", "content"}
 
 
@@ -170,7 +169,7 @@ def test_a_well_formed_entry_is_used_as_is(repo: GitCatalog) -> None:
         repo.root,
         "UPDATE entries SET value = ?, checksum = ? WHERE rowid = ?",
         forged,
-        hashlib.sha256(forged).hexdigest(),
+        entry_checksum(forged),
         rowid,
     )
     item = load_catalog(repo.root).catalog.get("acme/app-011")
@@ -223,7 +222,7 @@ def test_a_flipped_byte_anywhere_is_detected(repo: GitCatalog, clean: Outcome) -
 def test_entries_of_the_wrong_shape_are_ignored(
     repo: GitCatalog, clean: Outcome, value: bytes
 ) -> None:
-    checksum = hashlib.sha256(value).hexdigest()
+    checksum = entry_checksum(value)
     changed = _update(repo.root, "UPDATE entries SET value = ?, checksum = ?", value, checksum)
     assert changed == COUNT + len(CHANGED)
     assert _outcome(load_catalog(repo.root)) == clean
@@ -231,7 +230,7 @@ def test_entries_of_the_wrong_shape_are_ignored(
 
 def test_an_entry_whose_spec_cannot_be_read_is_ignored(repo: GitCatalog, clean: Outcome) -> None:
     value = b'{"diagnostics": [], "spec": "not json", "content": null}'
-    checksum = hashlib.sha256(value).hexdigest()
+    checksum = entry_checksum(value)
     _update(repo.root, "UPDATE entries SET value = ?, checksum = ?", value, checksum)
     assert _outcome(load_catalog(repo.root)) == clean
 

@@ -586,8 +586,8 @@ def test_soft_delete_keeps_the_working_tree_record(repo: GitCatalog) -> None:
     assert widget.spec.name == "Widget (withdrawn)"  # from the working tree, not the snapshot
     assert widget.updated_at == "2024-03-02T00:00:00Z"
     assert widget.current_version == "1.0.0"
-    assert widget.versions[0].spec is not None
-    assert widget.versions[0].spec.name == "Widget v1"
+    # The snapshot is the tagged file (a whole spec is kept only for tombstones).
+    assert widget.versions[0].commit == repo.sha("acme/widget/v1.0.0^{commit}")
 
 
 # -- the git environment ----------------------------------------------------------------------
@@ -617,8 +617,7 @@ def test_dirty_tree_uses_head_time_for_what_history_cannot_give(repo: GitCatalog
     assert (dirty.code, dirty.severity) == ("git-dirty", Severity.WARNING)
     widget = get(result, WIDGET)
     assert widget.spec.name == "Widget (edited)"
-    assert widget.versions[0].spec is not None
-    assert widget.versions[0].spec.name == "Widget Sync"  # the snapshot is the tagged file
+    assert widget.versions[0].commit == repo.sha("acme/widget/v1.0.0^{commit}")  # the tagged file
     assert (widget.created_at, widget.created_by) == ("2024-01-01T00:00:00Z", "Ann")
     assert widget.updated_at == "2024-06-01T00:00:00Z"  # HEAD's committer date
     fresh = get(result, "acme/fresh")

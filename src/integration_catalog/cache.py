@@ -13,12 +13,13 @@ import contextlib
 import hashlib
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 CACHE_DIR = ".catalog-cache"
-_DB_NAME = "checked-files-v1.sqlite3"
+_DB_NAME = "checked-files-v2.sqlite3"
 _BATCH = 500
 
 
@@ -34,7 +35,8 @@ class CheckCache:
     """Entries are JSON values stored under a key, with a checksum of the value."""
 
     def __init__(self, root: Path, scope: str) -> None:
-        self._scope = scope  # what every entry depends on besides its own key
+        # What every entry depends on besides its own key, hashed once.
+        self._scope = hashlib.sha256(scope.encode()).hexdigest()
         self._db: sqlite3.Connection | None = None
         directory = root / CACHE_DIR
         with contextlib.suppress(OSError, sqlite3.Error):
@@ -73,7 +75,7 @@ class CheckCache:
         rows = []
         for key, value in items:
             data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-            rows.append((key, hashlib.sha256(data).hexdigest(), data))
+            rows.append((key, entry_checksum(data), data))
         with contextlib.suppress(sqlite3.Error), self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO entries (key, checksum, value) VALUES (?, ?, ?)", rows
@@ -86,9 +88,14 @@ class CheckCache:
             self._db = None
 
 
+def entry_checksum(data: bytes) -> str:
+    """Catches corruption (a torn write, a flipped bit); fast enough for every entry."""
+    return f"crc32:{zlib.crc32(data):08x}"
+
+
 def _verified(rows: Iterable[tuple[str, str, bytes]]) -> Iterator[tuple[str, Any]]:
     for key, checksum, value in rows:
-        if not isinstance(value, bytes) or hashlib.sha256(value).hexdigest() != checksum:
+        if not isinstance(value, bytes) or entry_checksum(value) != checksum:
             continue  # corrupt: ignored, never trusted
         try:
             yield key, json.loads(value)

@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any
 
 import jsonschema_rs
-import nodesemver
 
 from .config import PUBLISHERS_FILE, Settings
 from .diagnostics import Diagnostic, Severity, did_you_mean
@@ -19,6 +18,7 @@ from .model import (
     IntegrationSource,
     is_valid_name,
 )
+from .ranges import parse_range
 from .secrets import AUTH_SECRET_FIELDS, auth_secret_fields, scan_values, secret_variables
 from .source import SourceDir
 from .validation import describe, kind_of, validate_document
@@ -163,16 +163,6 @@ def _dependency_syntax(dependencies: dict[str, Any], report: _Reporter) -> Itera
                 f"`{spec}` is not a valid version range for `{target}`",
                 "use an npm-style range such as ^1.2.0, ~1.4, >=1.2.0 <2.0.0, 1.x or `a || b`",
             )
-
-
-def parse_range(text: str) -> nodesemver.Range | None:
-    """An npm-style range, or None when it does not parse (an empty range is refused)."""
-    if not text.strip():
-        return None
-    try:
-        return nodesemver.make_range(text, loose=False)
-    except (ValueError, TypeError):
-        return None
 
 
 def _path_matches(

@@ -4,6 +4,7 @@ that did not change since its last tag is checked once."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -69,6 +70,16 @@ class FileCheck:
             return IntegrationSource.model_validate_json(self.spec_json)
         except ValueError:  # pydantic's ValidationError is a ValueError
             return None
+
+    @cached_property
+    def dependencies(self) -> tuple[tuple[str, str], ...]:
+        """`manifest.dependencies` as published (for checking old versions' dependencies)."""
+        if self.content is None:
+            return ()
+        found = json.loads(self.content).get("manifest", {}).get("dependencies")
+        if not isinstance(found, dict):
+            return ()
+        return tuple((k, v) for k, v in sorted(found.items()) if isinstance(v, str))
 
     @property
     def errors(self) -> list[Diagnostic]:

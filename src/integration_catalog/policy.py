@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 
-import nodesemver
-
-from .checks import parse_range
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .model import TRUST_TIERS, is_valid_name
+from .ranges import max_satisfying, parse_range
 from .resolve import Resolved
 from .yamlload import FILE_START, LoadedYaml, YamlPath
 
@@ -53,8 +52,13 @@ def available_versions(item: Resolved) -> list[str]:
 
 def resolves(target: Resolved, spec: str) -> str | None:
     """The highest non-yanked version of `target` that satisfies the range, if any."""
-    chosen: str | None = nodesemver.max_satisfying(available_versions(target), spec, loose=False)
-    return chosen
+    return _resolves(target.key, tuple(available_versions(target)), spec)
+
+
+@lru_cache(maxsize=65536)
+def _resolves(key: str, versions: tuple[str, ...], spec: str) -> str | None:
+    del key  # part of the cache key only
+    return max_satisfying(versions, spec)
 
 
 def _dependency_problem(
@@ -144,12 +148,7 @@ def _snapshot_dependencies(item: Resolved, by_key: Mapping[str, Resolved]) -> It
     """Published history cannot be edited, but consumers should know when an old version's
     dependency no longer resolves."""
     for snapshot in item.versions:
-        dependencies = snapshot.manifest.get("dependencies")
-        if not isinstance(dependencies, dict):
-            continue
-        for target_key, spec in sorted(dependencies.items()):
-            if not isinstance(spec, str):
-                continue
+        for target_key, spec in snapshot.dependencies:
             problem = _dependency_problem(item, target_key, spec, by_key)
             if problem is not None and problem[3] is Severity.ERROR:
                 yield _at(

@@ -14,7 +14,7 @@ import semver
 from .cache import CheckCache
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings
 from .diagnostics import Diagnostic, Severity
-from .filecheck import SNAPSHOT_FILES, FileJob, SourceIntegration, run_checks
+from .filecheck import SNAPSHOT_FILES, FileCheck, FileJob, SourceIntegration, run_checks
 from .gitrepo import (
     BlobReader,
     DirHistory,
@@ -123,12 +123,19 @@ def resolve(
         merged_tags_only=merged_tags_only,
         diagnostics=diagnostics,
     )
-    snapshots = _load_snapshots(
-        root, state, settings, facts.tags, diagnostics, cache=cache, workers=workers
-    )
-    resolved = [_from_tree(item, facts, snapshots.get(item.source.key, ())) for item in items]
     # A directory that is still there (even with a broken file) is no tombstone.
     present = {item.source.key for item in items} | set(existing)
+    snapshots = _load_snapshots(
+        root,
+        state,
+        settings,
+        facts.tags,
+        diagnostics,
+        cache=cache,
+        workers=workers,
+        present=present,
+    )
+    resolved = [_from_tree(item, facts, snapshots.get(item.source.key, ())) for item in items]
     for key in sorted(snapshots.keys() - present):
         tombstone = _tombstone(key, snapshots[key], facts, diagnostics)
         if tombstone is not None:
@@ -170,9 +177,11 @@ def _load_snapshots(
     *,
     cache: CheckCache | None,
     workers: int | None,
+    present: set[str],
 ) -> dict[str, tuple[Snapshot, ...]]:
     """Check every tagged `integration.yaml` through one git process, reading only the blobs
-    the cache does not already know; each (integration, blob) is checked once."""
+    the cache does not already know; each (integration, blob) is checked once. Only
+    integrations no longer `present` keep their snapshots' whole spec (for a tombstone)."""
     if state is None or not tags:
         return {}
     wanted = [item for key in sorted(tags) for item in newest_first(tags[key])]
@@ -184,13 +193,16 @@ def _load_snapshots(
             for item, oid in zip(wanted, oids, strict=True)
             if oid is not None
         }
-        checked = dict(
-            zip(
-                jobs,
-                run_checks(list(jobs.values()), settings, cache, workers, fetch=reader.contents),
-                strict=True,
+        checked: dict[tuple[str, str], FileCheck] = {}
+        pairs = list(jobs.items())
+        for start in range(0, len(pairs), _CHUNK):  # a chunk at a time: memory stays bounded
+            chunk = pairs[start : start + _CHUNK]
+            results = run_checks(
+                [job for _, job in chunk], settings, cache, workers, fetch=reader.contents
             )
-        )
+            for (pair, job), check in zip(chunk, results, strict=True):
+                keep = job.key not in present  # only a tombstone is built from a snapshot
+                checked[pair] = check if keep else _slim(check)
     found: dict[str, list[Snapshot]] = {}
     for item, oid in zip(wanted, oids, strict=True):
         where = _yaml_path(item.key)
@@ -235,9 +247,21 @@ def _load_snapshots(
                 item.tag.commit,
                 check.content,
                 spec_json=check.spec_json,
+                dependencies=check.dependencies,
             )
         )
     return {key: tuple(value) for key, value in found.items()}
+
+
+_CHUNK = 4096
+
+
+def _slim(check: FileCheck) -> FileCheck:
+    """What a snapshot of an integration that still exists needs: no whole spec."""
+    errors = tuple(check.errors[:1])  # the first error is all the snapshot warning quotes
+    slim = FileCheck(errors, None, check.content)
+    slim.__dict__["dependencies"] = check.dependencies  # computed once, kept
+    return slim
 
 
 def _yaml_path(key: str) -> str:

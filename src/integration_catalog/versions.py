@@ -184,6 +184,7 @@ class Snapshot:
     commit: str
     content: bytes  # canonical JSON of {"authConfig", "manifest", "variablesSchema"}
     yanked: str | None = None  # the reason, when the publisher withdrew this version
+    dependencies: tuple[tuple[str, str], ...] = ()  # manifest.dependencies, as published
     # The snapshot as a whole integration when it still validates (tombstones are built from
     # it), as JSON.
     spec_json: str | None = field(default=None, compare=False, repr=False)
