@@ -151,7 +151,7 @@ def test_every_checked_file_has_one_valid_entry(repo: GitCatalog) -> None:
     assert len(rows) == _distinct_blobs(repo) == COUNT + len(CHANGED)
     for _, _, checksum, value in rows:
         assert entry_checksum(value) == checksum
-        assert set(json.loads(value)) == {"diagnostics", "spec", "content"}
+        assert set(json.loads(value)) == {"diagnostics", "spec", "content", "dependencies"}
 
 
 def test_a_second_run_reads_every_entry_and_rewrites_none(repo: GitCatalog, clean: Outcome) -> None:

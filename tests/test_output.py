@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -29,6 +30,7 @@ from build_support import (
     tree_state,
 )
 from gitrepo_fixtures import GitCatalog, integration_yaml
+from integration_catalog.cache import CACHE_DIR
 from integration_catalog.output import MARKER, OutputError, write_tree
 
 DAY1, DAY2, DAY3 = "2024-02-01T10:00:00Z", "2024-02-02T10:00:00Z", "2024-02-03T10:00:00Z"
@@ -319,6 +321,9 @@ def test_a_corrupt_object_is_a_clear_error(small: GitCatalog, tmp_path: Path) ->
     build_ok(small.root, out)
     before = _surroundings(out)
     _corrupt_tagged_blob(small)
+    # A checked file is cached by content, so a corrupt object is noticed when git must read
+    # it: on a machine (or CI run) without the cache.
+    shutil.rmtree(small.root / CACHE_DIR)
     result = run_catalog(small.root, "build", "--out", str(out))
     assert "Traceback" not in result.stderr + result.stdout
     assert result.returncode != 0, "the build succeeded on a corrupt repository"

@@ -21,6 +21,8 @@ from typing import Any
 CACHE_DIR = ".catalog-cache"
 _DB_NAME = "checked-files-v2.sqlite3"
 _BATCH = 500
+# `entries`: checked files by content; `blob_ids`: the blob a `<commit>:<path>` names.
+_TABLES = ("entries", "blob_ids")
 
 
 def code_fingerprint() -> str:
@@ -43,15 +45,16 @@ class CheckCache:
             directory.mkdir(exist_ok=True)
             _ignore_in_git(directory)
             self._db = sqlite3.connect(directory / _DB_NAME, timeout=30)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, "
-                "checksum TEXT NOT NULL, value BLOB NOT NULL)"
-            )
+            for table in _TABLES:
+                self._db.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, "
+                    "checksum TEXT NOT NULL, value BLOB NOT NULL)"
+                )
 
     def key(self, *parts: str) -> str:
         return hashlib.sha256("\0".join((self._scope, *parts)).encode()).hexdigest()
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+    def get_many(self, keys: Iterable[str], table: str = "entries") -> dict[str, Any]:
         found: dict[str, Any] = {}
         if self._db is None:
             return found
@@ -60,7 +63,7 @@ class CheckCache:
             for start in range(0, len(wanted), _BATCH):
                 batch = wanted[start : start + _BATCH]
                 rows = self._db.execute(
-                    f"SELECT key, checksum, value FROM entries WHERE key IN "
+                    f"SELECT key, checksum, value FROM {_table(table)} WHERE key IN "
                     f"({','.join('?' * len(batch))})",
                     batch,
                 )
@@ -69,7 +72,7 @@ class CheckCache:
             return {}  # a corrupt database: check everything afresh
         return found
 
-    def put_many(self, items: Iterable[tuple[str, Any]]) -> None:
+    def put_many(self, items: Iterable[tuple[str, Any]], table: str = "entries") -> None:
         if self._db is None:
             return
         rows = []
@@ -78,7 +81,8 @@ class CheckCache:
             rows.append((key, entry_checksum(data), data))
         with contextlib.suppress(sqlite3.Error), self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO entries (key, checksum, value) VALUES (?, ?, ?)", rows
+                f"INSERT OR REPLACE INTO {_table(table)} (key, checksum, value) VALUES (?, ?, ?)",
+                rows,
             )
 
     def close(self) -> None:
@@ -86,6 +90,12 @@ class CheckCache:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
+
+
+def _table(name: str) -> str:
+    if name not in _TABLES:  # table names are ours, never input
+        raise ValueError(f"no cache table {name!r}")
+    return name
 
 
 def entry_checksum(data: bytes) -> str:

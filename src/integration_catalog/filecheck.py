@@ -81,7 +81,7 @@ class FileCheck:
             return ()
         return tuple((k, v) for k, v in sorted(found.items()) if isinstance(v, str))
 
-    @property
+    @cached_property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity is Severity.ERROR]
 
@@ -90,16 +90,21 @@ class FileCheck:
             "diagnostics": [d.as_json() for d in self.diagnostics],
             "spec": self.spec_json,
             "content": None if self.content is None else self.content.decode(),
+            "dependencies": [list(pair) for pair in self.dependencies],
         }
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> FileCheck:
         content = value["content"]
-        return cls(
+        check = cls(
             tuple(Diagnostic.from_json(d) for d in value["diagnostics"]),
             value["spec"],
             None if content is None else content.encode(),
         )
+        check.__dict__["dependencies"] = tuple(  # kept, so the content need not be parsed
+            (str(target), str(spec)) for target, spec in value["dependencies"]
+        )
+        return check
 
 
 def check_file(job: FileJob, settings: Settings) -> FileCheck:

@@ -188,8 +188,20 @@ class BlobReader:
     that are not cached (`contents`). Use it as a context manager."""
 
     def __init__(self, root: Path) -> None:
+        self._root = root
+        self._started: subprocess.Popen[bytes] | None = None
+
+    @property
+    def _process(self) -> subprocess.Popen[bytes]:
+        """Started on first use: a run that finds everything cached starts no git at all."""
+        if self._started is None:
+            self._started = self._start(self._root)
+        return self._started
+
+    @staticmethod
+    def _start(root: Path) -> subprocess.Popen[bytes]:
         try:
-            self._process = subprocess.Popen(
+            return subprocess.Popen(
                 ["git", "cat-file", "--batch-command", "--buffer"],
                 cwd=root,
                 stdin=subprocess.PIPE,
@@ -204,7 +216,9 @@ class BlobReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        process = self._process
+        process = self._started
+        if process is None:
+            return
         for stream in (process.stdin, process.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -221,6 +235,8 @@ class BlobReader:
 
     def ids(self, names: list[str]) -> list[str | None]:
         """The blob id of each `<commit>:<path>`; None where there is no such file."""
+        if not names:
+            return []
         commands = [b"info " + n.encode("utf-8", "surrogateescape") + b"\n" for n in names]
         writer = self._ask([*commands, b"flush\n"])
         stdout = self._process.stdout

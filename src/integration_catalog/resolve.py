@@ -187,7 +187,7 @@ def _load_snapshots(
     wanted = [item for key in sorted(tags) for item in newest_first(tags[key])]
     names = [f"{item.tag.commit}:{state.prefix}{_yaml_path(item.key)}" for item in wanted]
     with BlobReader(root) as reader:
-        oids = reader.ids(names)
+        oids = _blob_ids(names, reader, cache)
         jobs = {
             (item.key, oid): FileJob(item.key, SNAPSHOT_FILES, oid)
             for item, oid in zip(wanted, oids, strict=True)
@@ -254,6 +254,26 @@ def _load_snapshots(
 
 
 _CHUNK = 4096
+
+
+def _blob_ids(names: list[str], reader: BlobReader, cache: CheckCache | None) -> list[str | None]:
+    """The blob id of each `<commit>:<path>`. A commit never changes, so its answer is kept
+    in the cache: a run where nothing new was tagged asks git nothing."""
+    if cache is None:
+        return reader.ids(names)
+    keys = [cache.key("blob-id", name) for name in names]
+    known = cache.get_many(keys, table="blob_ids")
+    missing = [
+        i
+        for i, key in enumerate(keys)
+        if not isinstance(known.get(key), (str, type(None))) or key not in known
+    ]
+    found = reader.ids([names[i] for i in missing])
+    cache.put_many(
+        ((keys[i], oid) for i, oid in zip(missing, found, strict=True)), table="blob_ids"
+    )
+    answers = {keys[i]: oid for i, oid in zip(missing, found, strict=True)}
+    return [answers[key] if key in answers else known[key] for key in keys]
 
 
 def _slim(check: FileCheck) -> FileCheck:
