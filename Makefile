@@ -49,5 +49,24 @@ pytest: $(VENV)/.installed-test
 
 test: lint typecheck pytest
 
+# Benchmarks (not part of `make test`): synthetic catalogs of 1,000 and 10,000 integrations,
+# timed against check-jsonschema and Hugo; writes docs/performance.md. A quick check:
+# `make bench BENCH_ARGS="--sizes 1000"`.
+BENCH_ARGS ?=
+
+$(VENV)/.installed-bench: benchmarks/requirements.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	@command -v hugo >/dev/null 2>&1 || { \
+		echo "installing hugo (the reference the site build is compared with)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null 2>&1 \
+		|| { apt-get update -qq >/dev/null 2>&1 \
+			&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null 2>&1; } \
+		|| echo "note: hugo could not be installed; the Hugo reference is skipped"; \
+	}
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) $(SITE) .catalog-cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,366 @@
+"""The benchmark's results as Markdown: the machine, the timings, the targets and the output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from measure import Sample, Step
+
+# Step ids in the order they run and are reported, with their descriptions.
+STEPS: dict[str, str] = {
+    "validate-cold": "`catalog validate`, cold (no .catalog-cache)",
+    "validate-warm": "`catalog validate`, warm (cache present, nothing changed)",
+    "validate-one": "`catalog validate integrations/<p>/<s>` (cache present)",
+    "build-cold": "`catalog build --out <new dir>`, cold (no cache)",
+    "build-warm": "`catalog build`, warm rebuild, nothing changed",
+    "build-changed": "`catalog build`, rebuild after one integration changed (committed)",
+    "check-jsonschema": "reference: `check-jsonschema` on every integration.yaml",
+    "hugo-cold": "reference: `hugo --quiet`, cold (no public/, no cache)",
+    "hugo-warm": "reference: `hugo --quiet`, warm (again, nothing changed)",
+}
+# (step, reference): the ratio printed is the step's time over the reference's.
+REFERENCES = {
+    "validate-cold": "check-jsonschema",
+    "build-cold": "hugo-cold",
+    "build-warm": "hugo-warm",
+    "build-changed": "hugo-warm",
+}
+OUTPUT_FILES = ("api/v1/integrations.json", "api/v1/search.json", "index.html")
+
+
+@dataclass
+class SizeResult:
+    """Everything measured at one catalog size."""
+
+    integrations: int
+    versions: int
+    generate_seconds: float = 0.0
+    steps: dict[str, Step] = field(default_factory=dict)
+    output_sizes: dict[str, int | None] = field(default_factory=dict)
+    output_files: int = 0
+    kept_mtime: dict[str, tuple[int, int]] = field(default_factory=dict)  # step: (kept, total)
+    started: str = ""  # UTC
+    load: list[str] = field(default_factory=list)  # load averages at the start and the end
+
+    def seconds(self, step: str) -> float | None:
+        found = self.steps.get(step)
+        return found.seconds if found and found.samples else None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> SizeResult:
+        raw = json.loads(text)
+        steps = {
+            key: Step(
+                step["name"],
+                [Sample(**sample) for sample in step["samples"]],
+                step["elapsed"],
+                step["note"],
+            )
+            for key, step in raw.pop("steps").items()
+        }
+        kept = {key: (value[0], value[1]) for key, value in raw.pop("kept_mtime").items()}
+        return cls(steps=steps, kept_mtime=kept, **raw)
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    limit: str
+    check: Callable[[list[SizeResult]], Iterator[tuple[str, bool | None]]]
+
+
+# -- the machine ---------------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def tool_version(args: list[str]) -> str:
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not available"
+    text = (done.stdout or done.stderr).strip().splitlines()
+    return text[0] if text else "unknown"
+
+
+def machine(tools: dict[str, list[str]]) -> list[str]:
+    lines = [
+        f"- Date: {now()}",
+        f"- CPU: {_cpu_model()}, {os.cpu_count()} cores",
+        f"- Memory: {_memory()}",
+        f"- OS: {platform.system()} {platform.release()}",
+        f"- Python: {platform.python_version()}",
+    ]
+    lines += [f"- {name}: {tool_version(args)}" for name, args in tools.items()]
+    return lines
+
+
+# -- tables --------------------------------------------------------------------------------------
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return "absent"
+    if value >= 1024 * 1024:
+        return f"{value / 1024 / 1024:.1f} MB"
+    return f"{value / 1024:.1f} KB"
+
+
+def _step_row(result: SizeResult, key: str, step: Step) -> str:
+    if not step.samples:
+        return f"| {_n(result.integrations)} | {STEPS[key]} | skipped | | | | | | | {step.note} |"
+    runs = ", ".join(f"{s.seconds:.2f}" for s in step.samples)
+    ref = REFERENCES.get(key)
+    ratio = ""
+    ours, theirs = result.seconds(key), result.seconds(ref) if ref else None
+    if ref and ours is not None and theirs:
+        ratio = f"{ours / theirs:.2f}x {ref}"
+    problems = [
+        f"exit {s.exit_code}" + (" (timed out)" if s.timed_out else "") for s in step.failed
+    ]
+    note = "; ".join([*problems, *([step.note] if step.note else [])])
+    git = str(step.git_processes) if key.startswith(("validate", "build")) else ""
+    return (
+        f"| {_n(result.integrations)} | {STEPS[key]} | {step.seconds:.2f} | {runs} | "
+        f"{step.cpu_seconds:.2f} | {step.peak_rss_mb:.0f} | {step.tree_pss_mb:.0f} | {git} | "
+        f"{ratio} | {note} |"
+    )
+
+
+def timings_table(results: list[SizeResult]) -> list[str]:
+    lines = [
+        "| N | step | wall s (median) | runs (s) | CPU s (median) | peak RSS MB "
+        "| tree PSS MB | git processes | time vs reference | notes |",
+        "| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for result in results:
+        for key in STEPS:
+            if key in result.steps:
+                lines.append(_step_row(result, key, result.steps[key]))
+    return lines
+
+
+def output_table(results: list[SizeResult]) -> list[str]:
+    lines = [
+        "| N | " + " | ".join(OUTPUT_FILES) + " | files written | kept mtime, warm rebuild "
+        "| kept mtime, one changed |",
+        "| ---: | " + " | ".join("---:" for _ in OUTPUT_FILES) + " | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        sizes = " | ".join(_bytes(r.output_sizes.get(name)) for name in OUTPUT_FILES)
+        kept = [r.kept_mtime.get(step) for step in ("build-warm", "build-changed")]
+        shown = " | ".join(f"{k[0]:,} of {k[1]:,}" if k else "n/a" for k in kept)
+        lines.append(f"| {_n(r.integrations)} | {sizes} | {r.output_files:,} | {shown} |")
+    return lines
+
+
+def elapsed_table(results: list[SizeResult]) -> list[str]:
+    lines = [
+        "| N | generate | " + " | ".join(STEPS) + " |",
+        "| ---: | ---: | " + " | ".join("---:" for _ in STEPS) + " |",
+    ]
+    for r in results:
+        cells = [f"{r.steps[k].elapsed:.0f}" if k in r.steps else "" for k in STEPS]
+        lines.append(
+            f"| {_n(r.integrations)} | {r.generate_seconds:.0f} | " + " | ".join(cells) + " |"
+        )
+    return lines
+
+
+def load_table(results: list[SizeResult]) -> list[str]:
+    lines = [
+        "| N | started | load average (1, 5, 15 min) at the start | at the end |",
+        "| ---: | --- | --- | --- |",
+    ]
+    for r in results:
+        start, end = [*r.load, "", ""][:2]
+        lines.append(f"| {_n(r.integrations)} | {r.started} | {start} | {end} |")
+    return lines
+
+
+# -- targets -------------------------------------------------------------------------------------
+
+
+def _per_size(
+    measure: Callable[[SizeResult], tuple[str, bool] | None],
+) -> Callable[[list[SizeResult]], Iterator[tuple[str, bool | None]]]:
+    def check(results: list[SizeResult]) -> Iterator[tuple[str, bool | None]]:
+        for result in results:
+            found = measure(result)
+            label = f"N={_n(result.integrations)}: "
+            yield (label + found[0], found[1]) if found else (label + "not measured", None)
+
+    return check
+
+
+def _speedup(r: SizeResult) -> tuple[str, bool] | None:
+    ours, theirs = r.seconds("validate-cold"), r.seconds("check-jsonschema")
+    if ours is None or not theirs:
+        return None
+    speedup = theirs / ours
+    return f"{speedup:.2f}x as fast ({ours:.2f} s vs {theirs:.2f} s)", speedup >= 5
+
+
+def _below(step: str, limit: float) -> Callable[[SizeResult], tuple[str, bool] | None]:
+    def measure(r: SizeResult) -> tuple[str, bool] | None:
+        seconds = r.seconds(step)
+        return None if seconds is None else (f"{seconds:.2f} s", seconds < limit)
+
+    return measure
+
+
+def _warm_vs_hugo(r: SizeResult) -> tuple[str, bool] | None:
+    ours, theirs = r.seconds("build-warm"), r.seconds("hugo-warm")
+    if ours is None or not theirs:
+        return None
+    return f"{ours / theirs:.2f} ({ours:.2f} s vs {theirs:.2f} s)", ours / theirs <= 1.0
+
+
+def _rss(r: SizeResult) -> tuple[str, bool] | None:
+    """The largest process (wait4), or the whole process tree where that is larger."""
+    step = r.steps.get("build-cold")
+    if step is None or not step.samples:
+        return None
+    peak = max(step.peak_rss_mb, step.tree_pss_mb)
+    shown = f"{step.peak_rss_mb:.0f} MB (largest process), {step.tree_pss_mb:.0f} MB (tree)"
+    return shown, peak < 500
+
+
+def _scaling(results: list[SizeResult]) -> Iterator[tuple[str, bool | None]]:
+    """Wall time per integration at the largest N over that at the smallest (CPU time too,
+    which a busy machine disturbs less)."""
+    steps = sorted(
+        (r.integrations, r.steps["build-cold"])
+        for r in results
+        if r.steps.get("build-cold") and r.steps["build-cold"].samples
+    )
+    if len(steps) < 2:
+        yield "needs two sizes", None
+        return
+    (small, s_step), (large, l_step) = steps[0], steps[-1]
+    ratio = (l_step.seconds / large) / (s_step.seconds / small)
+    cpu = (l_step.cpu_seconds / large) / (s_step.cpu_seconds / small)
+    yield (
+        f"{ratio:.2f}x ({l_step.seconds / large * 1000:.2f} ms at {_n(large)} vs "
+        f"{s_step.seconds / small * 1000:.2f} ms at {_n(small)}); CPU time: {cpu:.2f}x",
+        ratio <= 1.2,
+    )
+
+
+def _git_constant(results: list[SizeResult]) -> Iterator[tuple[str, bool | None]]:
+    keys = [k for k in STEPS if k.startswith(("validate", "build"))]
+    counts = {
+        k: sorted({r.steps[k].git_processes for r in results if r.steps.get(k, None)}) for k in keys
+    }
+    shown = ", ".join(f"{k} {'/'.join(map(str, v))}" for k, v in counts.items() if v)
+    if len(results) < 2:
+        yield f"{shown} (one size only)", None
+        return
+    yield shown, all(len(v) == 1 for v in counts.values() if v)
+
+
+TARGETS = (
+    Target("validate cold vs check-jsonschema", ">= 5x faster", _per_size(_speedup)),
+    Target("validate warm", "< 3 s", _per_size(_below("validate-warm", 3))),
+    Target("validate one directory", "< 1 s", _per_size(_below("validate-one", 1))),
+    Target("cold build", "< 20 s", _per_size(_below("build-cold", 20))),
+    Target("warm rebuild vs Hugo (warm)", "ratio <= 1.0", _per_size(_warm_vs_hugo)),
+    Target("peak RSS of the cold build", "< 500 MB", _per_size(_rss)),
+    Target("cold build cost per integration, largest N vs smallest", "<= 1.2x", _scaling),
+    Target("git processes per command, whatever N", "the same at every N", _git_constant),
+)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "**FAIL**")
+
+
+def targets_table(results: list[SizeResult]) -> list[str]:
+    lines = ["| target | limit | measured | result |", "| --- | --- | --- | --- |"]
+    for target in TARGETS:
+        for measured, ok in target.check(results):
+            lines.append(f"| {target.name} | {target.limit} | {measured} | {_verdict(ok)} |")
+    return lines
+
+
+def markdown(results: list[SizeResult], machine_lines: list[str], command: str) -> str:
+    sections = [
+        "# Performance",
+        "",
+        "Produced by `make bench` (`benchmarks/run.py`); rerun it to refresh this page. The "
+        "catalog is synthetic (`benchmarks/generate.py`): N integrations of about 60 lines, "
+        "N/20 publishers, K release tags each and K+1 commits. Every step is a whole process, "
+        "timed by wall clock; peak RSS is that of the largest process of the tree, from the "
+        "rusage os.wait4 reports; tree PSS is the largest sum of the PSS of the process and all "
+        "its descendants, sampled every 0.05 s (it counts worker processes too); git "
+        "processes are counted by a `git` wrapper first on PATH. CPU s is user + system time "
+        "of the process and its children: where it is well below the wall time, the machine "
+        "was busy with something else or the process waited for the disk.",
+        "",
+        f"Command: `{command}`",
+        "",
+        "## Machine",
+        "",
+        *machine_lines,
+        "",
+        "The machine was not otherwise idle; its load while each size ran:",
+        "",
+        *load_table(results),
+        "",
+        "## Timings",
+        "",
+        *timings_table(results),
+        "",
+        "## Targets",
+        "",
+        *targets_table(results),
+        "",
+        "## Output",
+        "",
+        *output_table(results),
+        "",
+        "## Wall seconds spent per step (all runs and their preparation)",
+        "",
+        *elapsed_table(results),
+    ]
+    return "\n".join(sections) + "\n"
