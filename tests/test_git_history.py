@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from catalog_fixtures import codes, get, load, with_code
 from gitrepo_fixtures import GitCatalog, integration_yaml, isolated_git_env
-from integration_catalog.catalog import LoadResult, load_catalog
+from integration_catalog.catalog import load_catalog
 from integration_catalog.cli import main
-from integration_catalog.diagnostics import Diagnostic, Severity
+from integration_catalog.diagnostics import Severity
 from integration_catalog.resolve import Resolved, ShallowRepository
 
 WIDGET = "acme/widget"
@@ -44,24 +45,6 @@ def repo(tmp_path: Path) -> GitCatalog:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def load(repo: GitCatalog, **options: Any) -> LoadResult:
-    return load_catalog(repo.root, **options)
-
-
-def get(result: LoadResult, key: str) -> Resolved:
-    item = result.catalog.get(key)
-    assert item is not None, f"{key} not in {[i.key for i in result.catalog.integrations]}"
-    return item
-
-
-def with_code(result: LoadResult, code: str) -> list[Diagnostic]:
-    return [d for d in result.diagnostics if d.code == code]
-
-
-def codes(result: LoadResult) -> list[str]:
-    return [d.code for d in result.diagnostics]
 
 
 def versions_of(item: Resolved) -> list[str]:

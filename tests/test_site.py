@@ -18,6 +18,7 @@ import jinja2
 import pytest
 from click.testing import CliRunner
 
+from build_support import SAMPLE_TAGS
 from gitrepo_fixtures import GitCatalog
 from integration_catalog.api import Published
 from integration_catalog.build import BuildOptions, build
@@ -31,26 +32,6 @@ from integration_catalog.site.render import environment, template_dir
 REPO = Path(__file__).resolve().parent.parent
 BASE_URL = "https://market.example.test/some/prefix/"
 
-# The sample's releases: every dependency of the sample resolves against them.
-SAMPLE_TAGS: tuple[tuple[str, str | None], ...] = (
-    ("aeontel/core-auth/v1.0.0", None),
-    ("aeontel/core-auth/v1.1.0", None),
-    ("aeontel/core-auth/v1.2.0", "2025-04-02T10:00:00Z"),
-    ("aeontel/slack-alerts/v1.0.0", None),
-    ("aeontel/slack-alerts/v1.2.0", "2025-04-20T10:00:00Z"),
-    ("brightloop/nps-surveys/v1.0.0", "2025-05-01T10:00:00Z"),
-    ("datapipe/warehouse-loader/v1.0.0", None),
-    ("hubspot/crm-contacts/v1.0.0", None),
-    ("hubspot/crm-contacts/v1.1.0", "2025-03-10T10:00:00Z"),
-    ("hubspot/crm-contacts/v2.0.0-rc.1", "2025-05-12T10:00:00Z"),
-    ("jdoe/github-issues/v0.1.0-beta.1", None),
-    ("northwind/invoice-ocr/v1.1.0", None),
-    ("pagerduty/incident-bridge/v1.0.0", None),
-    ("stripe/legacy-checkout/v1.0.0", None),
-    ("stripe/payments/v1.0.0", None),
-    ("stripe/payments/v1.1.0", "2025-04-15T10:00:00Z"),
-    ("stripe/payments/v2.0.0-rc.1", "2025-05-20T10:00:00Z"),
-)
 
 SECRET = "ZQ7X-quasar"  # planted in every field of a private integration
 PRIVATE_YAML = f"""\
