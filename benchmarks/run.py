@@ -13,6 +13,7 @@ references on the same files. It prints a Markdown report and writes it to docs/
 from __future__ import annotations
 
 import argparse
+import fcntl
 import functools
 import os
 import shlex
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import generate
 import references
@@ -364,9 +366,22 @@ def parse_args(argv: list[str] | None) -> Config:
     )
 
 
+def lock_workdir(workdir: Path) -> IO[str]:
+    """Two benchmarks in one work directory would delete each other's catalogs."""
+    handle = (workdir / ".lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(
+            f"another benchmark is running in {workdir}; wait for it or pass --workdir"
+        ) from None
+    return handle
+
+
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     config.workdir.mkdir(parents=True, exist_ok=True)
+    lock = None if config.report_only else lock_workdir(config.workdir)
     counter = GitCounter(config.workdir)
     log = config.workdir / "commands.log"
     if not config.report_only:
@@ -392,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         config.output.parent.mkdir(parents=True, exist_ok=True)
         config.output.write_text(text)
         print(f"wrote {config.output}", file=sys.stderr)
+    if lock is not None:
+        lock.close()
     return 0
 
 

@@ -97,12 +97,33 @@
             return response.json();
           })
           .then(function (index) {
+            fillPublishers(index);
             data = prepare(index);
             return data;
           });
         loading.catch(function () { loading = null; });
       }
       return loading;
+    }
+
+    // A catalog with many publishers leaves the publisher filter's options to search.json.
+    function fillPublishers(index) {
+      var select = selects.publisher;
+      if (!select.hasAttribute("data-fill")) return;
+      select.removeAttribute("data-fill");
+      var chosen = select.value;
+      var names = index.publishers || {};
+      var ids = Object.keys(names).sort(function (a, b) {
+        return String(names[a]).localeCompare(String(names[b]));
+      });
+      while (select.options.length > 1) select.remove(1);
+      ids.forEach(function (id) {
+        var option = document.createElement("option");
+        option.value = id;
+        option.textContent = names[id];
+        select.appendChild(option);
+      });
+      setSelect(select, chosen);
     }
 
     function prepare(index) {
@@ -155,7 +176,14 @@
       var params = new URLSearchParams(window.location.search);
       input.value = params.get("q") || "";
       setSelect(selects.tier, params.get("tier"));
-      setSelect(selects.publisher, params.get("publisher"));
+      var publisher = params.get("publisher");
+      if (publisher && selects.publisher.hasAttribute("data-fill")) {
+        var option = document.createElement("option");  // until the real list arrives
+        option.value = publisher;
+        option.textContent = publisher;
+        selects.publisher.appendChild(option);
+      }
+      setSelect(selects.publisher, publisher);
       setSelect(selects.auth, params.get("auth"));
       drafts.checked = params.get("drafts") === "1";
     }
@@ -318,6 +346,7 @@
     }
 
     input.addEventListener("focus", function () { load().catch(noop); });
+    selects.publisher.addEventListener("focus", function () { load().catch(noop); });
     input.addEventListener("input", update);
     Object.keys(selects).forEach(function (name) {
       selects[name].addEventListener("change", update);

@@ -44,6 +44,7 @@ from .views import (
 )
 
 PAGE_SIZE = 48
+PUBLISHER_OPTIONS_MAX = 100
 RECENT_SIZE = 4
 SEARCH_PATH = f"{API_DIR}/search.json"
 SORTS = {"name": "", "updated": "updated/"}
@@ -91,6 +92,7 @@ class ListingContext(PageContext):
     search_index: str
     tiers: list[Option]
     publishers: list[Option]
+    publishers_deferred: bool
     auths: list[Option]
 
 
@@ -256,7 +258,12 @@ class Pages:
             "tiers": [
                 {"value": t, "label": TIERS[t].label} for t in TRUST_TIERS if t in tiers_used
             ],
-            "publishers": [{"value": p, "label": name} for _, p, name in publishers],
+            # A long list of publishers would weigh down every listing page: past a hundred,
+            # the filter's options come from search.json when it is first used.
+            "publishers": [{"value": p, "label": name} for _, p, name in publishers]
+            if len(publishers) <= PUBLISHER_OPTIONS_MAX
+            else [],
+            "publishers_deferred": len(publishers) > PUBLISHER_OPTIONS_MAX,
             "auths": [{"value": k, "label": v} for k, v in AUTH_LABELS.items()],
         }
         return self.render("index.html", context)
