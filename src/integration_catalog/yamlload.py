@@ -96,10 +96,6 @@ class LoadedYaml:
                 return info.value
         return FILE_START
 
-    def is_plain(self, path: YamlPath) -> bool:
-        info = self.nodes.get(path)
-        return info is not None and info.plain
-
     def plain_text(self, path: YamlPath) -> str | None:
         """The source text of an unquoted scalar (`1.10`, not the number 1.1), else None."""
         info = self.nodes.get(path)
@@ -574,16 +570,6 @@ def _is_plain(event: yaml.ScalarEvent) -> bool:
 
 def _short_tag(tag: str | None) -> str:
     return (tag or "").replace("tag:yaml.org,2002:", "!!")
-
-
-def _json_text(value: Any) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    return str(value)
 
 
 def _collapsed_key(event: yaml.ScalarEvent) -> str | None:
