@@ -294,13 +294,13 @@ def _schema_rules(schema: dict[str, Any], report: _Reporter) -> Iterator[Diagnos
     remote = [
         (path, ref)
         for path, ref in iter_paths(schema, base)
-        if path[-1] == "$ref" and isinstance(ref, str) and not ref.startswith("#")
+        if path[-1] in ("$ref", "$dynamicRef") and isinstance(ref, str) and not ref.startswith("#")
     ]
     for path, ref in remote:
         yield report.at(
             path,
             "schema-remote-ref",
-            f"`$ref: {_clip(ref, 80)}` points outside the schema; it is never fetched",
+            f"`{path[-1]}: {_clip(ref, 80)}` points outside the schema; it is never fetched",
             "put the definition under `$defs` and use `#/$defs/...`",
         )
     if remote:

@@ -7,6 +7,7 @@ registered once in `CODES` so the documentation and the tests can be checked aga
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -132,9 +133,14 @@ CODES: dict[str, str] = {
 }
 
 
+_HINT_CHOICES = 256  # beyond this, comparing with every choice costs more than a hint is worth
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A hint for a near miss, e.g. `trust_tier` for `trustTier`."""
-    by_folded = {_fold(choice): choice for choice in choices}
+    by_folded = {_fold(choice): choice for choice in itertools.islice(choices, _HINT_CHOICES + 1)}
+    if len(by_folded) > _HINT_CHOICES or len(word) > 128:
+        return None
     matches = difflib.get_close_matches(_fold(word), list(by_folded), n=1, cutoff=0.75)
     return f"did you mean `{by_folded[matches[0]]}`?" if matches else None
 

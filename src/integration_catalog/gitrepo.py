@@ -272,7 +272,8 @@ class BlobReader:
             tree = stdout.read(int(parts[2]))
             stdout.read(1)
             file_name = name.rsplit("/", 1)[-1].split(":")[-1].encode("utf-8", "surrogateescape")
-            if parts[1] == b"tree" and file_name in _tree_names(tree):
+            # Listed as a file (not a directory or a submodule) yet unreadable: corrupt.
+            if parts[1] == b"tree" and _tree_names(tree).get(file_name) in _FILE_MODES:
                 writer.join()
                 raise GitError(
                     f"the repository is corrupt: `{name}` is listed but its object "
@@ -296,15 +297,20 @@ class BlobReader:
         return found
 
 
-def _tree_names(tree: bytes) -> set[bytes]:
-    """The entry names of a raw tree object: `<mode> <name>\\0<20-byte id>` repeated."""
-    names: set[bytes] = set()
+_FILE_MODES = (b"100644", b"100755")
+
+
+def _tree_names(tree: bytes) -> dict[bytes, bytes]:
+    """The entries of a raw tree object (`<mode> <name>\\0<20-byte id>` repeated), name to
+    mode."""
+    entries: dict[bytes, bytes] = {}
     position = 0
     while position < len(tree):
         end = tree.index(b"\0", position)
-        names.add(tree[position:end].split(b" ", 1)[-1])
+        mode, _, name = tree[position:end].partition(b" ")
+        entries[name] = mode
         position = end + 21
-    return names
+    return entries
 
 
 def _header(stdout: IO[bytes]) -> list[bytes]:

@@ -54,6 +54,11 @@ _SVG_ELEMENTS = frozenset(
 )
 _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _STYLE_URL = re.compile(r"url\(\s*['\"]?\s*(?!#)", re.IGNORECASE)
+# What CSS can load or disguise: an import, or an escape (`\75 rl(` is `url(`).
+_CSS_LOADS = re.compile(r"@import|\\", re.IGNORECASE)
+# Processing instructions (`<?xml-stylesheet href=...?>`) are dropped by the XML parser, so
+# they are looked for in the bytes; only the XML declaration itself is allowed.
+_INSTRUCTION = re.compile(rb"<\?(?!xml[\s?])", re.IGNORECASE)
 _HREF_ATTRIBUTES = frozenset({"href", "{http://www.w3.org/1999/xlink}href"})
 
 
@@ -75,6 +80,13 @@ def check_icon(path: str, data: bytes) -> list[Diagnostic]:
 
 
 def _svg_problems(path: str, data: bytes) -> Iterator[Diagnostic]:
+    if _INSTRUCTION.search(data):
+        yield _unsafe(
+            path,
+            "the SVG holds a processing instruction (such as xml-stylesheet)",
+            "remove every <?...?> except the <?xml ...?> declaration",
+        )
+        return
     if _DECLARATION.search(data):
         yield _unsafe(
             path,
@@ -104,8 +116,16 @@ def _svg_problems(path: str, data: bytes) -> Iterator[Diagnostic]:
             )
         for attribute, value in element.attrib.items():
             yield from _attribute_problems(path, name, attribute, value)
-        if name == "style" and element.text and _STYLE_URL.search(element.text):
-            yield _unsafe(path, "icon.svg loads something from outside through CSS url(...)")
+        if (
+            name == "style"
+            and element.text
+            and (_STYLE_URL.search(element.text) or _CSS_LOADS.search(element.text))
+        ):
+            yield _unsafe(
+                path,
+                "icon.svg loads something from outside through CSS "
+                "(url(...), @import or an escape)",
+            )
 
 
 def _attribute_problems(
@@ -122,8 +142,9 @@ def _attribute_problems(
             f"<{element}> links outside the icon ({local}=...)",
             "icons may only refer to their own parts (#id)",
         )
-    elif local == "style" and _STYLE_URL.search(value):
-        yield _unsafe(path, f"<{element}> loads something from outside through CSS url(...)")
+    elif _STYLE_URL.search(value) or (local == "style" and _CSS_LOADS.search(value)):
+        # any attribute: presentation attributes such as fill="url(...)" load too
+        yield _unsafe(path, f"<{element}> loads something from outside through `{local}`")
 
 
 def _local(name: str) -> str:

@@ -40,7 +40,7 @@ RESERVED_NAMES = frozenset(
 
 def name_problem(name: str) -> str | None:
     """Why `name` cannot be a publisher or slug, or None when it can."""
-    if not NAME_RE.match(name) or len(name) > NAME_MAX:
+    if not NAME_RE.fullmatch(name) or len(name) > NAME_MAX:  # `$` would allow "x\n"
         return (
             f"is not lowercase kebab-case (a-z, 0-9 and single hyphens, 1 to {NAME_MAX} characters)"
         )
@@ -88,6 +88,15 @@ def _clip(value: str, limit: int = 60) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+def _representable(value: str) -> str:
+    """A time that can be written in UTC between years 1 and 9999."""
+    try:
+        utc_rfc3339(value)
+    except (OverflowError, ValueError):
+        raise ValueError(f"`{_clip(value)}` is out of the range of representable times") from None
+    return value
+
+
 def utc_rfc3339(value: str | datetime) -> str:
     """A time as consumers get it: RFC 3339, UTC, whole seconds, with `Z`."""
     moment = (
@@ -99,7 +108,7 @@ def utc_rfc3339(value: str | datetime) -> str:
 
 
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
-Rfc3339 = Annotated[str, AfterValidator(_rfc3339)]
+Rfc3339 = Annotated[str, AfterValidator(_rfc3339), AfterValidator(_representable)]
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, min_length=1, max_length=NAME_MAX)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=False)]
 

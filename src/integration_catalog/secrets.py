@@ -29,7 +29,9 @@ _CREDENTIALS: dict[str, str] = {
     "a Google API key": r"\bAIza[0-9A-Za-z_\-]{35}",
     "a private key": r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
     "a JSON Web Token": r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-    "a URL with a password": r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@\"'<>]+:[^\s/@\"'<>]+@"
+    # The scheme is bounded so that a long run of letters and dots cannot make the scan
+    # quadratic.
+    "a URL with a password": r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,31}://[^\s/:@\"'<>]+:[^\s/@\"'<>]+@"
     r"[^\s/\"'<>]+",
 }
 _SCAN = re.compile("|".join(f"(?P<k{i}>{p})" for i, p in enumerate(_CREDENTIALS.values())))

@@ -102,6 +102,15 @@ def discover(root: Path) -> tuple[list[SourceDir], list[Diagnostic]]:
     found: list[SourceDir] = []
     diagnostics: list[Diagnostic] = []
     base = root / INTEGRATIONS_DIR
+    if base.is_symlink():
+        return [], [
+            _error(
+                INTEGRATIONS_DIR,
+                "file-symlink",
+                f"{INTEGRATIONS_DIR}/ is a symbolic link; it is not followed",
+                "make it a real directory in the repository",
+            )
+        ]
     if not base.is_dir():
         return [], [
             Diagnostic(

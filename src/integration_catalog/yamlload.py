@@ -50,8 +50,16 @@ _FORBIDDEN_CHARS = re.compile(
     # C0 and C1 controls, bidirectional marks, overrides and isolates, and invisible
     # characters that make two different keys or names look the same (zero-width space, word
     # joiner, a byte-order mark after the start)
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069"
     "\ufeff\ufffe\uffff]"
+)
+_TYPED_TAGS = frozenset(
+    {
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:null",
+    }
 )
 _STRUCTURE_CHARS = re.compile(r"[\[{:?-]")
 _RESOLVER = yaml.resolver.Resolver()
@@ -220,8 +228,15 @@ def text_position(text: str, offset: int) -> Position:
 
 def _check_characters(text: str, problems: _Problems) -> None:
     seen_lines: set[int] = set()
+    row, row_start, scanned = 1, 0, 0  # counted as the scan goes: linear in the file's size
     for match in _FORBIDDEN_CHARS.finditer(text):
-        at = text_position(text, match.start())
+        offset = match.start()
+        newlines = text.count("\n", scanned, offset)
+        if newlines:
+            row += newlines
+            row_start = text.rfind("\n", scanned, offset) + 1
+        scanned = offset
+        at = Position(row, offset - row_start + 1)
         if at.line not in seen_lines:
             seen_lines.add(at.line)
             problems.add(
@@ -245,7 +260,9 @@ def _check_characters(text: str, problems: _Problems) -> None:
 
 def _needs_depth_guard(text: str) -> bool:
     # Nesting needs one of these characters per level; ordinary files have a few hundred.
-    return len(_STRUCTURE_CHARS.findall(text)) > 4 * MAX_DEPTH * 8
+    # libyaml stops at 1,000 levels with a syntax error of its own, so the guard must run for
+    # any file that could reach that deep.
+    return len(_STRUCTURE_CHARS.findall(text)) > 900
 
 
 def _depth_ok(text: str, problems: _Problems) -> bool:
@@ -437,6 +454,17 @@ class _Builder:
 
     def _scalar(self, event: yaml.ScalarEvent) -> None:
         at = _pos(event)
+        if not _is_plain(event) and _FORBIDDEN_CHARS.search(event.value):
+            # an escape such as "\u202E" in a quoted string: the raw text scan cannot see it
+            found = _FORBIDDEN_CHARS.search(event.value)
+            assert found is not None
+            self.problems.add(
+                at,
+                "file-control-character",
+                f"invisible or control character U+{ord(found.group()):04X} (written as an escape)",
+                "delete it: control and bidirectional-override characters can "
+                "make text read differently from what it is",
+            )
         if self._child_path() is None:
             self._check_anchor_and_tag(event, at)
             if _is_plain(event) and event.value == "<<":
@@ -456,7 +484,20 @@ class _Builder:
     def _scalar_value(self, event: yaml.ScalarEvent, at: Position) -> Any:
         self._check_anchor_and_tag(event, at)
         if event.tag not in (None, "!"):
-            return self._in_range(_explicit_scalar(event.tag or "", event.value), event, at)
+            value = _explicit_scalar(event.tag or "", event.value)
+            if isinstance(value, str) and event.tag in _TYPED_TAGS:
+                # `!!int 0755`, `!!bool yes`: read as numbers or booleans by other tools
+                self.problems.add(
+                    at,
+                    "yaml-ambiguous-value",
+                    f"`{_clip(event.value)}` with `{_short_tag(event.tag)}` is "
+                    "read differently by different YAML tools",
+                    "write it as plain JSON (true, false, 123, 1.5) without the "
+                    "tag, or quote it for text",
+                )
+                self._mark_reported()
+                return value
+            return self._in_range(value, event, at)
         if not _is_plain(event):
             return event.value
         tag = _resolve_plain(event.value)
@@ -584,7 +625,7 @@ def _collapsed_key(event: yaml.ScalarEvent) -> str | None:
     if tag == "tag:yaml.org,2002:null":
         return "null"
     if tag == "tag:yaml.org,2002:int" and _CORE_INT.match(event.value):
-        return str(int(event.value))
+        return str(_integer(event.value))
     return event.value
 
 
