@@ -109,7 +109,7 @@ def _bytes_cases() -> list[Case]:
         Case(
             "encoding-utf32",
             {INTEGRATION: VALID_INTEGRATION.encode("utf-32")},
-            [_e("file-encoding", 1, 1)],
+            [_e("file-encoding", 1, 1, message="UTF-32")],
             1,
         ),
         Case(

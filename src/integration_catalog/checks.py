@@ -156,7 +156,12 @@ def _dependency_syntax(dependencies: dict[str, Any], report: _Reporter) -> Itera
                 "name the integration as its directory: e.g. `acme/crm-core`",
                 of_key=True,
             )
-        if isinstance(spec, str) and spec and parse_range(spec) is None:  # "" is the model's
+        if (
+            isinstance(spec, str)
+            and spec
+            and parse_range(spec) is None  # "" is the model's
+            and not report.doc.was_reported(where)
+        ):  # e.g. an unquoted 1.10
             yield report.at(
                 where,
                 "dependency-invalid",

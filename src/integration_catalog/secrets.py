@@ -245,7 +245,7 @@ def secret_variables(schema: Mapping[str, Any]) -> Iterator[tuple[YamlPath, str]
 # A quoted token that could be a credential: long, no path punctuation (field paths such as
 # `authConfig.clientSecret` are ours), letters and digits mixed. Formatted credentials (URLs,
 # JWTs, keys with prefixes) are found by the patterns above wherever they stand.
-_QUOTED = re.compile(r"`([^`\s.\[\]/]{16,})`")
+_QUOTED = re.compile(r"`([^`\s.\[\]/:()]{16,})`")
 
 
 def redact(diagnostic: Diagnostic) -> Diagnostic:

@@ -193,11 +193,12 @@ def _decode(data: bytes, problems: _Problems) -> str | None:
             "move long prose to README.md beside integration.yaml",
         )
         return None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        wide = "UTF-32" if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) else "UTF-16"
         problems.add(
             FILE_START,
             "file-encoding",
-            "the file is UTF-16; it must be UTF-8",
+            f"the file is {wide}; it must be UTF-8",
             "save the file as UTF-8 without a byte-order mark",
         )
         return None
