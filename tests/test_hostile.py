@@ -536,18 +536,6 @@ def _link_cases() -> list[Case]:
 
 
 GENERATED = _bytes_cases() + _size_cases() + _value_cases() + _path_cases() + _link_cases()
-XFAIL |= {
-    "schema-catastrophic-regex-limit-hidden-by-another-default": (
-        "src bug: checks._errors_by_property takes the errors of one jsonschema_rs iter_errors "
-        "pass over all defaults, which drops a pattern's 'backtracking limit exceeded' error "
-        "once another property failed: one wrong default hides another"
-    ),
-    "zero-width-joiners-in-names": (
-        "src bug: docs/security.md says zero-width characters are reported, but "
-        "yamlload._FORBIDDEN_CHARS lacks U+200C ZERO WIDTH NON-JOINER and U+200D ZERO WIDTH "
-        "JOINER"
-    ),
-}
 ALL_CASES = FILE_CASES + GENERATED
 
 
@@ -830,12 +818,6 @@ def test_annotated_tags_record_the_peeled_commit(repo: GitCatalog, tmp_path: Pat
     assert (version["commit"], version["publishedAt"]) == (commit, "2024-01-05T12:00:00Z")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: gitrepo.list_tags reads %(*objecttype), which peels one level only, so a "
-    "tag of an annotated tag (a tag object pointing at a tag object) is skipped silently and "
-    "its version is never published",
-)
 def test_a_tag_of_an_annotated_tag_publishes_its_commit(repo: GitCatalog) -> None:
     repo.write_integration(WIDGET)
     commit = repo.commit("2024-01-01T00:00:00Z")

@@ -366,12 +366,15 @@ def _defaults(
 def _errors_by_property(
     validator: jsonschema_rs.Validator, values: dict[str, Any]
 ) -> dict[str, jsonschema_rs.ValidationError]:
-    """The first error of each property's value."""
+    """The first error of each property's value, each value checked on its own (in one pass,
+    an error such as a pattern's backtracking limit can be dropped once another failed)."""
     found: dict[str, jsonschema_rs.ValidationError] = {}
-    for error in validator.iter_errors(values):
-        path = error.instance_path
-        if path and isinstance(path[0], str) and path[0] not in found:
-            found[path[0]] = error
+    for name, value in values.items():
+        for error in validator.iter_errors({name: value}):
+            path = error.instance_path
+            if path and path[0] == name:
+                found[name] = error
+                break
     return found
 
 

@@ -138,13 +138,41 @@ def list_tags(root: Path, *, merged_only: bool = False) -> list[Tag]:
     merged = ["--merged", "HEAD"] if merged_only else []
     out = _run(["for-each-ref", f"--format={fmt}", *merged, "refs/tags"], root).stdout
     tags: list[Tag] = []
+    nested: list[tuple[str, int]] = []  # tags of tags: for-each-ref peels one level only
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         name, kind, oid, peeled_kind, peeled, tagger, committed, peeled_committed = line.split("\0")
         if kind == "commit":
             tags.append(Tag(name, oid, int(committed), annotated=False))
         elif kind == "tag" and peeled_kind == "commit":
             tags.append(Tag(name, peeled, int(tagger or peeled_committed), annotated=True))
-    return tags
+        elif kind == "tag" and peeled_kind == "tag" and tagger:
+            nested.append((name, int(tagger)))
+    return tags + _peel_nested(root, nested)
+
+
+def _peel_nested(root: Path, nested: list[tuple[str, int]]) -> list[Tag]:
+    """The commits of tags of tags, through one more git process (only when there are any)."""
+    if not nested:
+        return []
+    query = "".join(f"refs/tags/{name}^{{commit}}\n" for name, _ in nested)
+    try:
+        answer = subprocess.run(
+            ["git", "cat-file", "--batch-check"],
+            cwd=root,
+            input=query.encode(),
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+            env={**os.environ, **_GIT_ENV},
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    found = answer.stdout.decode("utf-8", "surrogateescape").splitlines()
+    return [
+        Tag(name, parts[0], published, annotated=True)
+        for (name, published), line in zip(nested, found, strict=False)
+        if len(parts := line.split()) == 3 and parts[1] == "commit"
+    ]
 
 
 def directory_history(root: Path, prefix: str, under: str, main_file: str) -> dict[str, DirHistory]:

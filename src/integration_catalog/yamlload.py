@@ -52,6 +52,8 @@ _FORBIDDEN_CHARS = re.compile(
     # joiner, a byte-order mark after the start)
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069"
     "\ufeff\ufffe\uffff]"
+    # zero-width (non-)joiners are needed inside emoji and some scripts, never beside ASCII
+    "|(?<=[\x00-\x7f])[\u200c\u200d]|[\u200c\u200d](?=[\x00-\x7f])"
 )
 _TYPED_TAGS = frozenset(
     {
