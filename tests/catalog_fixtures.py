@@ -34,6 +34,12 @@ def isolate_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
 
 
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`isolate_git` for every test of a module that imports this fixture."""
+    isolate_git(tmp_path, monkeypatch)
+
+
 def integration(
     name: str = "Widget",
     *,

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from catalog_fixtures import DAY, cli, integration, isolate_git, release, write
+from catalog_fixtures import (
+    DAY,
+    cli,
+    integration,
+    isolated_git,  # noqa: F401 - autouse
+    release,
+    write,
+)
 from gitrepo_fixtures import GitCatalog
 
 ROUTINE, MAINTAINER = "routine", "needs-maintainer"
@@ -23,11 +30,6 @@ stripe:
   name: "Stripe"
   trustTiers: [vendor_official]
 """
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(tmp_path, monkeypatch)
 
 
 @pytest.fixture

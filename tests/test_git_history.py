@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from catalog_fixtures import codes, get, load, with_code
+from catalog_fixtures import (
+    codes,
+    get,
+    isolated_git,  # noqa: F401 - autouse
+    load,
+    with_code,
+)
 from gitrepo_fixtures import GitCatalog, integration_yaml, isolated_git_env
 from integration_catalog.catalog import load_catalog
 from integration_catalog.cli import main
@@ -26,17 +32,6 @@ from integration_catalog.resolve import Resolved, ShallowRepository
 
 WIDGET = "acme/widget"
 WIDGET_YAML = "integrations/acme/widget/integration.yaml"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Neither the user's git configuration nor a repository around tmp_path takes part."""
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "SOURCE_DATE_EPOCH"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
 
 
 @pytest.fixture

@@ -26,7 +26,10 @@ import pytest
 import yaml
 from click.testing import Result
 
-from catalog_fixtures import cli, isolate_git
+from catalog_fixtures import (
+    cli,
+    isolated_git,  # noqa: F401 - autouse
+)
 from gitrepo_fixtures import GitCatalog, integration_yaml, isolated_git_env
 from integration_catalog.diagnostics import CODES
 from integration_catalog.source import MAX_README_BYTES
@@ -50,11 +53,6 @@ TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s*File \".+\", li
 CRM_DIR = "integrations/acme/crm"
 ICON = f"{CRM_DIR}/icon.svg"
 README = f"{CRM_DIR}/README.md"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(tmp_path, monkeypatch)
 
 
 def _e(code: str, line: int, column: int, **more: Any) -> Expected:

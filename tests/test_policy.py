@@ -19,7 +19,7 @@ from catalog_fixtures import (
     codes,
     get,
     integration,
-    isolate_git,
+    isolated_git,  # noqa: F401 - autouse
     load,
     position,
     release,
@@ -45,11 +45,6 @@ globex:
 """
 APP = "acme/app"
 BASE = "acme/base"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -17,17 +17,19 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from catalog_fixtures import DAY, cli, integration, isolate_git, release, write
+from catalog_fixtures import (
+    DAY,
+    cli,
+    integration,
+    isolated_git,  # noqa: F401 - autouse
+    release,
+    write,
+)
 from gitrepo_fixtures import GitCatalog
 
 WIDGET = "acme/widget"
 TAG = "acme/widget/v1.0.0"
 WIDGET_YAML = "integrations/acme/widget/integration.yaml"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from catalog_fixtures import (
     codes,
     integration,
     isolate_git,
+    isolated_git,  # noqa: F401 - autouse
     load,
     position,
     where,
@@ -62,11 +63,6 @@ MESSAGE_KIND = {
     "a Stripe restricted key": "a Stripe secret key",
     "an OpenSSH private key": "a private key",
 }
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -119,12 +119,18 @@ def _load(ctx: Context, paths: tuple[Path, ...], *, allow_shallow: bool) -> Load
 
 def _report(result: LoadResult, output_format: str) -> bool:
     """Print the diagnostics; whether there were errors."""
-    diagnostics = result.diagnostics
-    if output_format == "github":  # annotations name files from the repository's top level
-        prefix = repository_prefix(result.catalog.root)
+    return _print(result.diagnostics, result.files_checked, output_format, result.catalog.root)
+
+
+def _print(
+    diagnostics: list[Diagnostic], files: int, output_format: str, root: Path | None = None
+) -> bool:
+    """The one place diagnostics are printed; whether there were errors."""
+    if output_format == "github" and root is not None:
+        # annotations name files from the repository's top level
+        prefix = repository_prefix(root)
         diagnostics = [replace(d, path=prefix + d.path) for d in diagnostics]
-    summary = Summary.of(diagnostics, result.files_checked)
-    REPORTERS[output_format](diagnostics, summary, sys.stdout.isatty())
+    REPORTERS[output_format](diagnostics, Summary.of(diagnostics, files), sys.stdout.isatty())
     return any(d.severity is Severity.ERROR for d in diagnostics)
 
 
@@ -307,7 +313,7 @@ def new_integration(ctx: Context, integration: str, auth: str | None, name: str 
     publisher, _, slug = integration.strip("/").partition("/")
     problems = scaffold_problems(root, publisher, slug)
     if problems:
-        _report_problems(problems)
+        _print(problems, 1, _default_format(), root)
         raise click.exceptions.Exit(EXIT_ERRORS)
     interactive = sys.stdin.isatty() and auth is None and name is None
     visibility: Visibility = "private"
@@ -331,11 +337,6 @@ def new_integration(ctx: Context, integration: str, auth: str | None, name: str 
     for path in write_scaffold(root, new):
         click.echo(f"created {path.relative_to(root)}")
     click.echo(f"next: edit them, then `catalog validate integrations/{publisher}/{slug}`")
-
-
-def _report_problems(problems: list[Diagnostic]) -> None:
-    summary = Summary.of(problems, 1)
-    REPORTERS[_default_format()](problems, summary, sys.stdout.isatty())
 
 
 @main.command()
@@ -375,7 +376,8 @@ def release(
 ) -> None:
     """Tag a new version of an integration at HEAD (an annotated tag; never pushed)."""
     result = _load(ctx, (), allow_shallow=False)
-    if _report_errors_only(result):
+    errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    if errors and _print(errors, result.files_checked, _default_format(), result.catalog.root):
         click.echo("catalog: fix the errors above before releasing", err=True)
         raise click.exceptions.Exit(EXIT_ERRORS)
     try:
@@ -389,15 +391,6 @@ def release(
         raise _environment_error(str(error)) from None
     click.echo(f"tagged {tag} at {commit[:12]}")
     click.echo(f"publish it with: git push origin {tag}")
-
-
-def _report_errors_only(result: LoadResult) -> bool:
-    errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
-    if errors:
-        REPORTERS[_default_format()](
-            errors, Summary.of(errors, result.files_checked), sys.stdout.isatty()
-        )
-    return bool(errors)
 
 
 @main.command()

@@ -4,7 +4,6 @@ that did not change since its last tag is checked once."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -59,6 +58,9 @@ class FileCheck:
     diagnostics: tuple[Diagnostic, ...]
     spec_json: str | None
     content: bytes | None
+    # `manifest.dependencies` as published, kept so old versions' dependencies can be checked
+    # without parsing `content` again
+    dependencies: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def spec(self) -> IntegrationSource | None:
@@ -70,16 +72,6 @@ class FileCheck:
             return IntegrationSource.model_validate_json(self.spec_json)
         except ValueError:  # pydantic's ValidationError is a ValueError
             return None
-
-    @cached_property
-    def dependencies(self) -> tuple[tuple[str, str], ...]:
-        """`manifest.dependencies` as published (for checking old versions' dependencies)."""
-        if self.content is None:
-            return ()
-        found = json.loads(self.content).get("manifest", {}).get("dependencies")
-        if not isinstance(found, dict):
-            return ()
-        return tuple((k, v) for k, v in sorted(found.items()) if isinstance(v, str))
 
     @cached_property
     def errors(self) -> list[Diagnostic]:
@@ -96,15 +88,12 @@ class FileCheck:
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> FileCheck:
         content = value["content"]
-        check = cls(
+        return cls(
             tuple(Diagnostic.from_json(d) for d in value["diagnostics"]),
             value["spec"],
             None if content is None else content.encode(),
+            tuple((str(target), str(spec)) for target, spec in value["dependencies"]),
         )
-        check.__dict__["dependencies"] = tuple(  # kept, so the content need not be parsed
-            (str(target), str(spec)) for target, spec in value["dependencies"]
-        )
-        return check
 
 
 def check_file(job: FileJob, settings: Settings) -> FileCheck:
@@ -123,9 +112,22 @@ def check_file(job: FileJob, settings: Settings) -> FileCheck:
         content = canonical_json(
             {"authConfig": auth, "manifest": manifest, "variablesSchema": variables}
         )
-        return FileCheck(tuple(diagnostics), spec.model_dump_json(), content)
+        return FileCheck(
+            tuple(diagnostics), spec.model_dump_json(), content, _dependency_pairs(manifest)
+        )
     raw = {name: _as_dict(doc.value.get(name)) for name in _PUBLISHED}
-    return FileCheck(tuple(diagnostics), None, _canonical_or_none(raw))
+    return FileCheck(
+        tuple(diagnostics), None, _canonical_or_none(raw), _dependency_pairs(raw["manifest"])
+    )
+
+
+def _dependency_pairs(manifest: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    found = manifest.get("dependencies")
+    if not isinstance(found, dict):
+        return ()
+    return tuple(
+        (k, v) for k, v in sorted(found.items()) if isinstance(k, str) and isinstance(v, str)
+    )
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

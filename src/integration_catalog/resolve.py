@@ -278,10 +278,8 @@ def _blob_ids(names: list[str], reader: BlobReader, cache: CheckCache | None) ->
 
 def _slim(check: FileCheck) -> FileCheck:
     """What a snapshot of an integration that still exists needs: no whole spec."""
-    errors = tuple(check.errors[:1])  # the first error is all the snapshot warning quotes
-    slim = FileCheck(errors, None, check.content)
-    slim.__dict__["dependencies"] = check.dependencies  # computed once, kept
-    return slim
+    # the first error is all the snapshot warning quotes
+    return replace(check, diagnostics=tuple(check.errors[:1]), spec_json=None)
 
 
 def _yaml_path(key: str) -> str:
