@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from catalog_fixtures import (
     DAY,
@@ -30,7 +32,7 @@ from catalog_fixtures import (
 )
 from gitrepo_fixtures import GitCatalog
 from integration_catalog.diagnostics import Severity
-from integration_catalog.policy import resolves
+from integration_catalog.policy import _neighbours, _one_edit_apart, resolves, skeleton
 
 PUBLISHERS = """\
 acme:
@@ -327,7 +329,12 @@ def test_snapshot_dependencies_are_checked_against_todays_catalog(repo: GitCatal
     )
     assert on_helper.message.startswith("published version `acme/app/v1.0.0`: ")
     assert "may not depend on a private one (`acme/helper`)" in on_helper.message
-    assert cli(repo.root, "validate").exit_code == 0
+    # `validate` checks what a change can fix: published content only with --published
+    plain = cli(repo.root, "validate", "--format", "json")
+    assert plain.exit_code == 0 and json.loads(plain.stdout)["diagnostics"] == []
+    audit = cli(repo.root, "validate", "--published", "--format", "json")
+    assert audit.exit_code == 0
+    assert [d["code"] for d in json.loads(audit.stdout)["diagnostics"]] == codes(result)
 
 
 # -- yanked versions --------------------------------------------------------------------------
@@ -470,3 +477,25 @@ def test_equal_tiers_do_not_imitate_each_other(repo: GitCatalog) -> None:
     release(repo, DAY.format(1))
 
     assert load(repo).diagnostics == []
+
+
+_NAME = st.text(alphabet="abc1l-", min_size=1, max_size=5)
+
+
+@given(st.lists(st.tuples(_NAME, _NAME), max_size=40))
+def test_neighbours_are_the_pairs_a_full_comparison_finds(parts: list[tuple[str, str]]) -> None:
+    """The shortcut (edit distance between publishers that share a slug) finds exactly the
+    pairs that comparing every pair of keys finds."""
+    keys = sorted({f"{publisher}/{slug}" for publisher, slug in parts})
+    expected = {
+        (a, b)
+        for a in keys
+        for b in keys
+        if a < b
+        and a.partition("/")[0] != b.partition("/")[0]
+        and (skeleton(a) == skeleton(b) or _one_edit_apart(a, b))
+    }
+    found = {
+        pair for pair in _neighbours(keys) if pair[0].partition("/")[0] != pair[1].partition("/")[0]
+    }
+    assert found == expected

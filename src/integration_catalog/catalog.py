@@ -59,10 +59,13 @@ def load_catalog(
     merged_tags_only: bool = False,
     workers: int | None = None,
     use_cache: bool = True,
+    read_published: bool = True,
 ) -> LoadResult:
     """Load and check the whole catalog and resolve its history. With `only`, report just the
     problems of those integration directories or files (cross-file rules still see the whole
-    catalog). Raises ShallowRepository or GitError for an unusable repository."""
+    catalog). Without `read_published`, published versions are known by their tags alone (what
+    `validate` needs): their content is not read, so nothing of it is checked or kept.
+    Raises ShallowRepository or GitError for an unusable repository."""
     settings, diagnostics = load_settings(root)
     sources, layout = discover(root)
     diagnostics.extend(layout)
@@ -98,6 +101,7 @@ def load_catalog(
             existing=[source.key for source in sources],
             cache=cache,
             workers=workers,
+            read_published=read_published,
         )
     finally:
         if cache is not None:

@@ -106,12 +106,18 @@ def _check_base_url(ctx: click.Context, param: click.Parameter, value: str | Non
         raise click.BadParameter(str(error)) from None
 
 
-def _load(ctx: Context, paths: tuple[Path, ...], *, allow_shallow: bool) -> LoadResult:
+def _load(
+    ctx: Context, paths: tuple[Path, ...], *, allow_shallow: bool, read_published: bool = True
+) -> LoadResult:
     """Load the catalog; environment problems become exit code 2 with the reason."""
     root = _root(ctx)
     try:
         return load_catalog(
-            root, paths, allow_shallow=allow_shallow, source_date_epoch=_source_date_epoch()
+            root,
+            paths,
+            allow_shallow=allow_shallow,
+            source_date_epoch=_source_date_epoch(),
+            read_published=read_published,
         )
     except (SelectionError, ShallowRepository, GitError) as error:
         raise _environment_error(str(error)) from None
@@ -145,12 +151,23 @@ allow_shallow_option = click.option(
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @format_option
 @allow_shallow_option
+@click.option(
+    "--published",
+    "check_published",
+    is_flag=True,
+    help="Also check every published version (each tag's file) against today's rules, "
+    "as `catalog build` does.",
+)
 @click.pass_obj
 def validate(
-    ctx: Context, paths: tuple[Path, ...], output_format: str, allow_shallow: bool
+    ctx: Context,
+    paths: tuple[Path, ...],
+    output_format: str,
+    allow_shallow: bool,
+    check_published: bool,
 ) -> None:
     """Check the catalog (or only the given integration directories) and report every problem."""
-    result = _load(ctx, paths, allow_shallow=allow_shallow)
+    result = _load(ctx, paths, allow_shallow=allow_shallow, read_published=check_published)
     raise click.exceptions.Exit(EXIT_ERRORS if _report(result, output_format) else EXIT_OK)
 
 

@@ -273,21 +273,40 @@ def _one_edit_apart(a: str, b: str) -> bool:
 
 
 def _neighbours(keys: Iterable[str]) -> Iterator[tuple[str, str]]:
-    """Pairs of keys one edit apart or with the same look-alike skeleton, without comparing
-    every pair: keys one edit apart share a one-deletion variant."""
-    buckets: dict[str, set[str]] = defaultdict(set)
+    """Pairs of keys of different publishers one edit apart or with the same look-alike
+    skeleton, without comparing every pair. Two keys with one `/` each that are one edit apart
+    differ in one part only, and only a difference in the publisher part matters here: so the
+    edit distance is measured between publishers (few) sharing a slug."""
+    keys = sorted(set(keys))
+    by_skeleton: dict[str, list[str]] = defaultdict(list)
+    slugs: dict[str, set[str]] = defaultdict(set)
     for key in keys:
-        buckets["s:" + skeleton(key)].add(key)
-        for variant in {key, *(key[:i] + key[i + 1 :] for i in range(len(key)))}:
-            buckets["d:" + variant].add(key)
-    seen: set[tuple[str, str]] = set()
-    for name, members in buckets.items():
-        for a in members:
-            for b in members:
-                pair = (a, b)
-                if a < b and pair not in seen and (name.startswith("s:") or _one_edit_apart(a, b)):
-                    seen.add(pair)
-                    yield pair
+        by_skeleton[skeleton(key)].append(key)
+        publisher, _, slug = key.partition("/")
+        slugs[publisher].add(slug)
+    found: set[tuple[str, str]] = set()
+    for members in by_skeleton.values():
+        found.update((a, b) for a in members for b in members if a < b)
+    for first, second in _one_edit_pairs(slugs):
+        for slug in slugs[first] & slugs[second]:
+            a, b = f"{first}/{slug}", f"{second}/{slug}"
+            found.add((a, b) if a < b else (b, a))
+    return iter(sorted(found))
+
+
+def _one_edit_pairs(names: Iterable[str]) -> set[tuple[str, str]]:
+    """Pairs of names one edit apart: such names share a one-deletion variant."""
+    buckets: dict[str, set[str]] = defaultdict(set)
+    for name in names:
+        for variant in {name, *(name[:i] + name[i + 1 :] for i in range(len(name)))}:
+            buckets[variant].add(name)
+    return {
+        (a, b)
+        for members in buckets.values()
+        for a in members
+        for b in members
+        if a < b and _one_edit_apart(a, b)
+    }
 
 
 def _typosquats(by_key: Mapping[str, Resolved]) -> Iterator[Diagnostic]:

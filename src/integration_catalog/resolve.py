@@ -94,8 +94,11 @@ def resolve(
     existing: Iterable[str] = (),
     cache: CheckCache | None = None,
     workers: int | None = None,
+    read_published: bool = True,
 ) -> tuple[Resolution, list[Diagnostic]]:
-    """Read git once and resolve every integration, tombstones included."""
+    """Read git once and resolve every integration, tombstones included. Without
+    `read_published`, the published versions of integrations still in the tree are known by
+    their tags alone: their content is neither read nor checked (only a tombstone needs it)."""
     diagnostics: list[Diagnostic] = []
     items = list(items)
     state = open_repo(root)
@@ -134,6 +137,7 @@ def resolve(
         cache=cache,
         workers=workers,
         present=present,
+        read_published=read_published,
     )
     resolved = [_from_tree(item, facts, snapshots.get(item.source.key, ())) for item in items]
     for key in sorted(snapshots.keys() - present):
@@ -178,6 +182,7 @@ def _load_snapshots(
     cache: CheckCache | None,
     workers: int | None,
     present: set[str],
+    read_published: bool,
 ) -> dict[str, tuple[Snapshot, ...]]:
     """Check every tagged `integration.yaml` through one git process, reading only the blobs
     the cache does not already know; each (integration, blob) is checked once. Only
@@ -191,7 +196,7 @@ def _load_snapshots(
         jobs = {
             (item.key, oid): FileJob(item.key, SNAPSHOT_FILES, oid)
             for item, oid in zip(wanted, oids, strict=True)
-            if oid is not None
+            if oid is not None and (read_published or item.key not in present)
         }
         checked: dict[tuple[str, str], FileCheck] = {}
         pairs = list(jobs.items())
@@ -217,6 +222,17 @@ def _load_snapshots(
                     f"tag `{item.tag.name}` is ignored: its commit {item.tag.commit[:12]} has no "
                     f"{where}",
                     "tag the commit that holds the integration, or delete the tag",
+                )
+            )
+            continue
+        if (item.key, oid) not in checked:  # not read: known by its tag alone
+            found.setdefault(item.key, []).append(
+                Snapshot(
+                    str(item.version),
+                    item.tag.name,
+                    rfc3339(item.tag.published),
+                    item.tag.commit,
+                    None,
                 )
             )
             continue

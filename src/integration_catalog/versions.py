@@ -182,7 +182,9 @@ class Snapshot:
     tag: str
     published_at: str
     commit: str
-    content: bytes  # canonical JSON of {"authConfig", "manifest", "variablesSchema"}
+    # canonical JSON of {"authConfig", "manifest", "variablesSchema"}; None when the run did
+    # not read published content (`catalog validate` needs only the versions)
+    content: bytes | None
     yanked: str | None = None  # the reason, when the publisher withdrew this version
     dependencies: tuple[tuple[str, str], ...] = ()  # manifest.dependencies, as published
     # The snapshot as a whole integration when it still validates (tombstones are built from
@@ -191,12 +193,18 @@ class Snapshot:
 
     @property
     def digest(self) -> str:
-        return "sha256:" + hashlib.sha256(self.content).hexdigest()
+        return "sha256:" + hashlib.sha256(self._read_content).hexdigest()
 
     @property
     def published(self) -> dict[str, Any]:
-        value: dict[str, Any] = json.loads(self.content)
+        value: dict[str, Any] = json.loads(self._read_content)
         return value
+
+    @property
+    def _read_content(self) -> bytes:
+        if self.content is None:
+            raise RuntimeError(f"the content of {self.tag} was not read")  # a bug, not input
+        return self.content
 
     @property
     def manifest(self) -> dict[str, Any]:
