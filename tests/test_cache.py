@@ -289,3 +289,27 @@ def test_a_parallel_load_equals_a_single_process_one(repo: GitCatalog) -> None:
     shutil.rmtree(repo.root / CACHE_DIR)
     load_catalog(repo.root, workers=2)
     assert _outcome(load_catalog(repo.root, workers=1)) == _outcome(serial)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"not an id", b'"' + b"0" * 40 + b'"', b"0" * 39, b"G" * 40, b"0" * 41],
+    ids=["text", "json", "short", "not-hex", "long"],
+)
+def test_stored_blob_ids_of_the_wrong_shape_are_ignored(
+    repo: GitCatalog, clean: Outcome, value: bytes
+) -> None:
+    changed = _update(
+        repo.root, "UPDATE blob_ids SET value = ?, checksum = ?", value, entry_checksum(value)
+    )
+    assert changed == COUNT + len(CHANGED)  # one per tag
+    assert _outcome(load_catalog(repo.root)) == clean
+
+
+def test_a_wrong_stored_blob_id_with_a_bad_checksum_is_ignored(
+    repo: GitCatalog, clean: Outcome
+) -> None:
+    # a well-formed id of another blob, but the checksum is that of the real answer
+    changed = _update(repo.root, "UPDATE blob_ids SET value = ?", b"0" * 40)
+    assert changed == COUNT + len(CHANGED)
+    assert _outcome(load_catalog(repo.root)) == clean

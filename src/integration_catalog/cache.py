@@ -56,6 +56,16 @@ class CheckCache:
 
     def get_many(self, keys: Iterable[str], table: str = "entries") -> dict[str, Any]:
         found: dict[str, Any] = {}
+        for key, data in self.get_bytes(keys, table).items():
+            try:
+                found[key] = json.loads(data)
+            except ValueError:
+                continue
+        return found
+
+    def get_bytes(self, keys: Iterable[str], table: str = "entries") -> dict[str, bytes]:
+        """The stored bytes of each key found whose checksum holds."""
+        found: dict[str, bytes] = {}
         if self._db is None:
             return found
         wanted = list(dict.fromkeys(keys))
@@ -73,12 +83,18 @@ class CheckCache:
         return found
 
     def put_many(self, items: Iterable[tuple[str, Any]], table: str = "entries") -> None:
+        self.put_bytes(
+            (
+                (key, json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+                for key, value in items
+            ),
+            table,
+        )
+
+    def put_bytes(self, items: Iterable[tuple[str, bytes]], table: str = "entries") -> None:
         if self._db is None:
             return
-        rows = []
-        for key, value in items:
-            data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-            rows.append((key, entry_checksum(data), data))
+        rows = [(key, entry_checksum(data), data) for key, data in items]
         with contextlib.suppress(sqlite3.Error), self._db:
             self._db.executemany(
                 f"INSERT OR REPLACE INTO {_table(table)} (key, checksum, value) VALUES (?, ?, ?)",
@@ -103,14 +119,10 @@ def entry_checksum(data: bytes) -> str:
     return f"crc32:{zlib.crc32(data):08x}"
 
 
-def _verified(rows: Iterable[tuple[str, str, bytes]]) -> Iterator[tuple[str, Any]]:
+def _verified(rows: Iterable[tuple[str, str, bytes]]) -> Iterator[tuple[str, bytes]]:
     for key, checksum, value in rows:
-        if not isinstance(value, bytes) or entry_checksum(value) != checksum:
-            continue  # corrupt: ignored, never trusted
-        try:
-            yield key, json.loads(value)
-        except ValueError:
-            continue
+        if isinstance(value, bytes) and entry_checksum(value) == checksum:
+            yield key, value  # else corrupt: ignored, never trusted
 
 
 def _ignore_in_git(directory: Path) -> None:

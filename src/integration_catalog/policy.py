@@ -52,12 +52,11 @@ def available_versions(item: Resolved) -> list[str]:
 
 def resolves(target: Resolved, spec: str) -> str | None:
     """The highest non-yanked version of `target` that satisfies the range, if any."""
-    return _resolves(target.key, tuple(available_versions(target)), spec)
+    return _resolves(tuple(available_versions(target)), spec)
 
 
 @lru_cache(maxsize=65536)
-def _resolves(key: str, versions: tuple[str, ...], spec: str) -> str | None:
-    del key  # part of the cache key only
+def _resolves(versions: tuple[str, ...], spec: str) -> str | None:
     return max_satisfying(versions, spec)
 
 

@@ -78,8 +78,14 @@ def satisfies(version: semver.Version, allowed: Range) -> bool:
 
 def max_satisfying(versions: Iterable[str], text: str) -> str | None:
     """The highest of `versions` (by SemVer precedence) inside the range `text`."""
-    allowed = parse_range(text)
-    if allowed is None:
+    if parse_range(text) is None:
         return None
-    matching = [(parse_version(v), v) for v in versions if satisfies(parse_version(v), allowed)]
+    matching = [(parse_version(v), v) for v in versions if _satisfies_text(v, text)]
     return max(matching, key=lambda pair: pair[0])[1] if matching else None
+
+
+@lru_cache(maxsize=65536)
+def _satisfies_text(version: str, text: str) -> bool:
+    # a catalog repeats the same few versions and ranges across thousands of dependencies
+    allowed = parse_range(text)
+    return allowed is not None and satisfies(parse_version(version), allowed)

@@ -3,13 +3,12 @@ snapshots), `currentVersion`, `createdAt`, `updatedAt`, `createdBy`, and tombsto
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-
-import semver
 
 from .cache import CheckCache
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings
@@ -24,6 +23,7 @@ from .gitrepo import (
     open_repo,
 )
 from .model import IntegrationSource, integration_id, utc_rfc3339
+from .ranges import parse_version
 from .source import INTEGRATION_FILE, INTEGRATIONS_DIR, SourceDir
 from .versions import Snapshot, VersionTag, current_version, match_tags, newest_first, rfc3339
 
@@ -274,22 +274,28 @@ _CHUNK = 4096
 
 def _blob_ids(names: list[str], reader: BlobReader, cache: CheckCache | None) -> list[str | None]:
     """The blob id of each `<commit>:<path>`. A commit never changes, so its answer is kept
-    in the cache: a run where nothing new was tagged asks git nothing."""
+    in the cache (the id, or nothing when the commit has no such file): a run where nothing
+    new was tagged asks git nothing."""
     if cache is None:
         return reader.ids(names)
     keys = [cache.key("blob-id", name) for name in names]
-    known = cache.get_many(keys, table="blob_ids")
-    missing = [
-        i
-        for i, key in enumerate(keys)
-        if not isinstance(known.get(key), (str, type(None))) or key not in known
-    ]
+    known: dict[str, str | None] = {}
+    for key, data in cache.get_bytes(keys, "blob_ids").items():
+        if not data:
+            known[key] = None  # the commit has no such file
+        elif _OID.fullmatch(data):
+            known[key] = data.decode()
+    missing = [i for i, key in enumerate(keys) if key not in known]
     found = reader.ids([names[i] for i in missing])
-    cache.put_many(
-        ((keys[i], oid) for i, oid in zip(missing, found, strict=True)), table="blob_ids"
+    cache.put_bytes(
+        ((keys[i], (oid or "").encode()) for i, oid in zip(missing, found, strict=True)),
+        "blob_ids",
     )
     answers = {keys[i]: oid for i, oid in zip(missing, found, strict=True)}
     return [answers[key] if key in answers else known[key] for key in keys]
+
+
+_OID = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def _slim(check: FileCheck) -> FileCheck:
@@ -339,7 +345,7 @@ def apply_yanks(versions: tuple[Snapshot, ...], spec: IntegrationSource) -> tupl
 
 def _current(versions: tuple[Snapshot, ...]) -> str | None:
     """The current version among those not yanked."""
-    chosen = current_version(semver.Version.parse(s.version) for s in versions if s.yanked is None)
+    chosen = current_version(parse_version(s.version) for s in versions if s.yanked is None)
     return str(chosen) if chosen is not None else None
 
 

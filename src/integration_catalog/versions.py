@@ -20,6 +20,7 @@ import semver
 from .diagnostics import Diagnostic, Severity
 from .gitrepo import Tag
 from .model import NAME_PATTERN, IntegrationSource
+from .ranges import parse_version
 
 _NAME = NAME_PATTERN.strip("^$")
 
@@ -64,7 +65,7 @@ def match_tags(
         key = f"{match['publisher']}/{match['slug']}"
         where = yaml_path_of.get(key, f"integrations/{key}/integration.yaml")
         try:
-            version = semver.Version.parse(match["version"])
+            version = parse_version(match["version"])
         except ValueError:
             diagnostics.append(
                 Diagnostic(
@@ -116,7 +117,8 @@ def _case_collisions(items: list[VersionTag], where: str) -> Iterator[Diagnostic
 def _build_metadata_clashes(items: list[VersionTag], where: str) -> Iterator[Diagnostic]:
     by_precedence: dict[str, list[VersionTag]] = defaultdict(list)
     for item in items:
-        by_precedence[str(item.version.replace(build=None))].append(item)
+        found = item.version
+        by_precedence[str(found if found.build is None else found.replace(build=None))].append(item)
     for version, clash in sorted(by_precedence.items()):
         if len(clash) > 1:
             names = ", ".join(f"`{c.tag.name}`" for c in clash)
