@@ -5,6 +5,7 @@ problems (Click's own usage errors are 2 as well)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -64,6 +65,11 @@ format_option = click.option(
 @click.pass_context
 def main(ctx: click.Context, root: Path | None) -> None:
     """Validate, version and publish a catalog of integrations."""
+    # A large catalog keeps hundreds of thousands of small objects alive, almost none of them
+    # in reference cycles: with the default thresholds the cycle collector rescans them over
+    # and over (a third of a warm run's time at 10,000 integrations).
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     ctx.obj = Context(root)
 
 

@@ -63,8 +63,11 @@ DERIVED_FIELDS: dict[str, str] = {
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
 
 
+_URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
 def _https_url(value: str) -> str:
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    if _URL_FORBIDDEN.search(value):
         raise ValueError("a URL may not contain spaces or control characters")
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname:

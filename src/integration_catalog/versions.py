@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cmp_to_key
+from functools import cmp_to_key, lru_cache
 from typing import Any
 
 import rfc8785
@@ -36,6 +36,7 @@ def tag_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(groups.get(part, re.escape(part)) for part in parts) + r"\Z")
 
 
+@lru_cache(maxsize=65536)  # commit times repeat across the tags of one release
 def rfc3339(unix_seconds: int) -> str:
     return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
