@@ -86,7 +86,7 @@ def many_repo(path: Path, count: int, *, date: str = "2024-03-01T08:00:00Z") -> 
 def build_ok(root: Path, out: Path, **options: object) -> BuildResult:
     """A build that must succeed; the errors are shown when it does not."""
     result = build(root, BuildOptions(out=out, **options))  # type: ignore[arg-type]
-    errors = [d for d in result.load.diagnostics if d.severity is Severity.ERROR]
+    errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
     assert result.written is not None, errors
     return result
 

@@ -114,7 +114,7 @@ def test_builds_with_a_cold_a_warm_and_no_cache_are_byte_identical(
 ) -> None:
     shutil.rmtree(repo.root / CACHE_DIR)
     cold = build_ok(repo.root, tmp_path / "cold")
-    warnings = [d for d in cold.load.diagnostics if d.code == "schema-unknown-format"]
+    warnings = [d for d in cold.diagnostics if d.code == "schema-unknown-format"]
     assert len(warnings) == len(CHANGED)
     assert _rows(repo.root)
     build_ok(repo.root, tmp_path / "warm")

@@ -113,7 +113,7 @@ def catalog_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _build(root: Path, out: Path, *, include_private: bool = False) -> Path:
     result = build(root, BuildOptions(out=out, base_url=BASE_URL, include_private=include_private))
-    errors = [d for d in result.load.diagnostics if d.severity.value == "error"]
+    errors = [d for d in result.diagnostics if d.severity.value == "error"]
     assert result.written is not None, errors
     return out
 

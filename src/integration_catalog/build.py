@@ -11,9 +11,11 @@ from pathlib import Path
 from .api import Published, api_files
 from .catalog import LoadResult, load_catalog
 from .diagnostics import Diagnostic, Severity
-from .output import OutputFile, check_out_dir, write_tree
+from .output import OutputFile, check_out_dir, recorded_build, write_tree
 from .previous import check_immutable, load_previous
 from .site import site_files
+from .site.render import template_dir, templates_digest
+from .uptodate import input_digest
 from .versions import rfc3339
 
 Progress = Callable[[Iterable[OutputFile], int], Iterable[OutputFile]]
@@ -32,16 +34,24 @@ class BuildOptions:
 
 @dataclass(frozen=True)
 class BuildResult:
-    load: LoadResult
+    diagnostics: list[Diagnostic]
+    files_checked: int
     written: int | None  # None when nothing was written (the catalog has errors)
     integrations: int = 0
     versions: int = 0
     seconds: float = 0.0
+    up_to_date: bool = False  # nothing the build reads changed: --out was kept as it was
 
 
 def build(root: Path, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
     started = time.monotonic()
     check_out_dir(options.out, root)
+    # Phase 0: if nothing the build reads changed since it made --out, and --out is as it left
+    # it, the build would write the same tree: keep it.
+    inputs = _inputs(root, options)
+    kept = _kept(options.out, inputs, started) if inputs is not None else None
+    if kept is not None:
+        return kept
     # Phase 1: read and validate everything. Any error ends the build before a byte is written.
     loaded = load_catalog(
         root, allow_shallow=options.allow_shallow, source_date_epoch=options.source_date_epoch
@@ -49,7 +59,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     if options.previous is not None:
         loaded = _compare_with_previous(loaded, options)
     if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
-        return BuildResult(loaded, None)
+        return BuildResult(loaded.diagnostics, loaded.files_checked, None)
     catalog = loaded.catalog
     published = Published(
         catalog=catalog,
@@ -61,14 +71,63 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     files: Iterable[OutputFile] = _all_files(published)
     if progress is not None:
         files = progress(files, len(published.included()))
-    written = write_tree(options.out, files)
     included = published.included()
+    versions = sum(len(i.versions) for i in included)
+    record = None
+    if inputs is not None:
+        record = {
+            "inputs": inputs,
+            "diagnostics": [d.as_json() for d in loaded.diagnostics],
+            "filesChecked": loaded.files_checked,
+            "integrations": len(included),
+            "versions": versions,
+        }
+    written = write_tree(options.out, files, record=record)
     return BuildResult(
-        loaded,
+        loaded.diagnostics,
+        loaded.files_checked,
         written,
         len(included),
-        sum(len(i.versions) for i in included),
+        versions,
         time.monotonic() - started,
+    )
+
+
+def _inputs(root: Path, options: BuildOptions) -> str | None:
+    """The digest of everything this build reads (see `uptodate`), or None when a build must
+    run anyway: outside git, or with --previous (the deployed site may have changed)."""
+    if options.previous is not None:
+        return None
+    shaping = (options.base_url, options.include_private, options.allow_shallow)
+    return input_digest(
+        root,
+        "build",
+        repr(shaping),
+        f"epoch={options.source_date_epoch}",
+        templates_digest(template_dir(root)),
+    )
+
+
+def _kept(out: Path, inputs: str, started: float) -> BuildResult | None:
+    recorded = recorded_build(out, inputs)
+    if recorded is None:
+        return None
+    try:
+        diagnostics = [Diagnostic.from_json(d) for d in recorded["diagnostics"]]
+        counts = [recorded[name] for name in ("filesChecked", "integrations", "versions")]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if not all(isinstance(count, int) for count in counts):
+        return None
+    files_checked, integrations, versions = counts
+    return BuildResult(
+        diagnostics,
+        files_checked,
+        0,
+        integrations,
+        versions,
+        time.monotonic() - started,
+        up_to_date=True,
     )
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .cache import CheckCache, code_fingerprint
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
@@ -25,6 +26,7 @@ from .source import (
     other_text_files,
     read_source,
 )
+from .uptodate import input_digest, recall, remember
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,67 @@ def load_catalog(
         diagnostics = [d for d in diagnostics if _in_selection(d.path, selection)]
         files = len(selection)
     return LoadResult(catalog, sorted(set(diagnostics)), files, selection)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `catalog validate` found: the diagnostics (of the selection, when narrowed) and
+    how many files they cover."""
+
+    diagnostics: list[Diagnostic]
+    files_checked: int
+    reused: bool = False  # the previous run's findings: nothing it read has changed
+
+
+def check_catalog(
+    root: Path,
+    only: Iterable[Path] = (),
+    *,
+    allow_shallow: bool = False,
+    source_date_epoch: int | None = None,
+    read_published: bool = False,
+    use_cache: bool = True,
+) -> CheckReport:
+    """The whole catalog's findings, narrowed to `only` (see `load_catalog`). When nothing a
+    run reads has changed since the last one (`uptodate`), its findings are reused."""
+    options = (
+        "validate",
+        f"published={read_published}",
+        f"shallow={allow_shallow}",
+        f"epoch={source_date_epoch}",
+    )
+    key = input_digest(root, *options) if use_cache else None
+    found = _findings(recall(root, "validate", key)) if key is not None else None
+    reused = found is not None
+    if found is None:
+        result = load_catalog(
+            root,
+            allow_shallow=allow_shallow,
+            source_date_epoch=source_date_epoch,
+            read_published=read_published,
+            use_cache=use_cache,
+        )
+        found = result.diagnostics, result.files_checked
+        if key is not None:
+            record = {"diagnostics": [d.as_json() for d in found[0]], "files": found[1]}
+            remember(root, "validate", key, record)
+    diagnostics, files = found
+    selection = _selection(root, only, discover(root)[0]) if only else None
+    if selection is None:
+        return CheckReport(diagnostics, files, reused)
+    chosen = [d for d in diagnostics if _in_selection(d.path, selection)]
+    return CheckReport(chosen, len(selection), reused)
+
+
+def _findings(record: dict[str, Any] | None) -> tuple[list[Diagnostic], int] | None:
+    if record is None:
+        return None
+    try:
+        diagnostics = [Diagnostic.from_json(d) for d in record["diagnostics"]]
+        files = record["files"]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return (diagnostics, files) if isinstance(files, int) else None
 
 
 def settings_fingerprint(settings: Settings) -> str:

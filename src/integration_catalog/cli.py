@@ -18,7 +18,7 @@ import click
 
 from .build import BuildOptions
 from .build import build as build_catalog
-from .catalog import LoadResult, SelectionError, load_catalog
+from .catalog import CheckReport, LoadResult, SelectionError, check_catalog, load_catalog
 from .config import CatalogRootNotFound, find_root
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .diff import RENDERERS, diff_revisions
@@ -129,9 +129,22 @@ def _load(
         raise _environment_error(str(error)) from None
 
 
-def _report(result: LoadResult, output_format: str) -> bool:
-    """Print the diagnostics; whether there were errors."""
-    return _print(result.diagnostics, result.files_checked, output_format, result.catalog.root)
+def _check(
+    ctx: Context, paths: tuple[Path, ...], *, allow_shallow: bool, read_published: bool
+) -> tuple[CheckReport, Path]:
+    """`validate`'s findings; environment problems become exit code 2 with the reason."""
+    root = _root(ctx)
+    try:
+        report = check_catalog(
+            root,
+            paths,
+            allow_shallow=allow_shallow,
+            source_date_epoch=_source_date_epoch(),
+            read_published=read_published,
+        )
+    except (SelectionError, ShallowRepository, GitError) as error:
+        raise _environment_error(str(error)) from None
+    return report, root
 
 
 def _print(
@@ -173,8 +186,9 @@ def validate(
     check_published: bool,
 ) -> None:
     """Check the catalog (or only the given integration directories) and report every problem."""
-    result = _load(ctx, paths, allow_shallow=allow_shallow, read_published=check_published)
-    raise click.exceptions.Exit(EXIT_ERRORS if _report(result, output_format) else EXIT_OK)
+    report, root = _check(ctx, paths, allow_shallow=allow_shallow, read_published=check_published)
+    failed = _print(report.diagnostics, report.files_checked, output_format, root)
+    raise click.exceptions.Exit(EXIT_ERRORS if failed else EXIT_OK)
 
 
 @main.command()
@@ -276,17 +290,24 @@ def build(
     except (ShallowRepository, GitError, OutputError, PreviousError) as error:
         raise _environment_error(str(error)) from None
     if result.written is None or output_format == "json":
-        failed = _report(result.load, output_format)
+        failed = _print(result.diagnostics, result.files_checked, output_format, root)
         if failed:
             click.echo(
                 f"catalog: build failed; nothing was written and {out} is unchanged", err=True
             )
             raise click.exceptions.Exit(EXIT_ERRORS)
         return
-    warnings = [d for d in result.load.diagnostics if d.severity is Severity.WARNING]
+    warnings = [d for d in result.diagnostics if d.severity is Severity.WARNING]
     if warnings:
-        _report(result.load, output_format)
+        _print(result.diagnostics, result.files_checked, output_format, root)
     scope = " (internal: private integrations included)" if include_private else ""
+    if result.up_to_date:
+        click.echo(
+            f"{out} is up to date: nothing it is built from changed since it was built "
+            f"({result.integrations} integrations, {result.versions} versions; "
+            f"{result.seconds:.2f} s){scope}"
+        )
+        return
     click.echo(
         f"built {result.integrations} integrations, {result.versions} versions, "
         f"{result.written} files into {out} in {result.seconds:.2f} s{scope}"
@@ -447,7 +468,7 @@ def serve(ctx: Context, port: int, out: Path, include_private: bool, allow_shall
         if isinstance(outcome, Exception):
             click.echo(f"catalog: build failed: {outcome}; still serving the last build", err=True)
         elif outcome.written is None:
-            _report(outcome.load, "text")
+            _print(outcome.diagnostics, outcome.files_checked, "text", root)
             click.echo("catalog: the catalog has errors; still serving the last build", err=True)
         else:
             click.echo(f"built {outcome.integrations} integrations in {outcome.seconds:.2f} s")

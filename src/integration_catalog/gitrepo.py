@@ -121,6 +121,19 @@ def _dirty_paths(root: Path, prefix: str) -> frozenset[str]:
     return frozenset(path.removeprefix(prefix) for path in paths if path.startswith(prefix))
 
 
+def refs_fingerprint(root: Path) -> bytes | None:
+    """What a run reads from git besides the history HEAD reaches: HEAD, whether the clone is
+    shallow, and every tag with the object it names (an annotated tag's object covers its date
+    and target). None outside a work tree or before the first commit."""
+    head = _run(
+        ["rev-parse", "HEAD", "--is-shallow-repository", "--show-toplevel"], root, check=False
+    )
+    if head.returncode != 0:
+        return None
+    tags = _run(["for-each-ref", "--format=%(refname)%00%(objectname)", "refs/tags"], root)
+    return head.stdout + b"\0" + tags.stdout
+
+
 def list_tags(root: Path, *, merged_only: bool = False) -> list[Tag]:
     """Every tag, annotated or lightweight, peeled to its commit; tags of non-commits skipped.
     With `merged_only`, only tags whose commit HEAD contains (what a revision had published)."""

@@ -10,6 +10,7 @@ import ctypes.util
 import errno
 import fcntl
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 # A file the build puts in every tree it makes, so it never replaces a directory it did not make.
 MARKER = ".catalog-build"
@@ -71,9 +73,15 @@ def _lock(out: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_tree(out: Path, files: Iterable[OutputFile], workers: int | None = None) -> int:
+def write_tree(
+    out: Path,
+    files: Iterable[OutputFile],
+    workers: int | None = None,
+    record: dict[str, object] | None = None,
+) -> int:
     """Write every (relative path, content) pair into a fresh tree and swap it in for `out`.
-    Returns the number of files written."""
+    `record` (what the build found, by its inputs) is kept in the marker with a digest of the
+    tree, for `recorded_build`. Returns the number of files written."""
     out = out.resolve()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -83,7 +91,7 @@ def write_tree(out: Path, files: Iterable[OutputFile], workers: int | None = Non
         _remove_stale(out)
         staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
         try:
-            count = _write_all(staging, out, files, workers or os.cpu_count() or 1)
+            count = _write_all(staging, out, files, workers or os.cpu_count() or 1, record)
             _swap_in(staging, out)
         except OSError as error:
             raise OutputError(
@@ -124,6 +132,38 @@ def _previous_fingerprints(out: Path) -> dict[str, str]:
     return fingerprints if isinstance(fingerprints, dict) else {}
 
 
+def recorded_build(out: Path, inputs: str) -> dict[str, Any] | None:
+    """The record of the build that made `out`, when it was built from `inputs` and its tree
+    is as that build left it (no file added, removed, replaced or touched since)."""
+    try:
+        recorded = json.loads((out / MARKER).read_bytes())["build"]
+        if recorded["inputs"] != inputs or recorded["tree"] != tree_digest(out):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
+def tree_digest(directory: Path) -> str:
+    """A digest of every entry of the tree but the marker: path, kind, size, modification
+    time and inode. Renaming the tree into place keeps all of them."""
+    digest = hashlib.sha256()
+    for current, dirs, names in os.walk(directory):
+        dirs.sort()
+        here = Path(current)
+        for name in sorted(names):
+            if here == directory and name == MARKER:
+                continue
+            info = (here / name).lstat()
+            rel = (here / name).relative_to(directory).as_posix()
+            digest.update(
+                f"{rel}\0{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ino}\n".encode(
+                    "utf-8", "surrogateescape"
+                )
+            )
+    return digest.hexdigest()
+
+
 def output_path(entry: OutputFile) -> str:
     return entry.path if isinstance(entry, Deferred) else entry[0]
 
@@ -134,7 +174,13 @@ def rendered(entries: Iterable[OutputFile]) -> Iterator[tuple[str, bytes]]:
         yield (entry.path, entry.render()) if isinstance(entry, Deferred) else entry
 
 
-def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: int) -> int:
+def _write_all(
+    staging: Path,
+    out: Path,
+    files: Iterable[OutputFile],
+    workers: int,
+    record: dict[str, object] | None,
+) -> int:
     """Write the new tree. A file whose content (or, for a deferred one, whose inputs) did
     not change is carried over from the previous tree as a hard link: same bytes, same
     modification time, so deploy tools that sync by time or checksum upload nothing. Deferred
@@ -163,11 +209,13 @@ def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: i
         elif not (_same_file(old, entry[1]) and _carry_over(old, target)):
             _write_new(target, entry[1])
     _render_pending(pending, workers)
-    marker = {
+    marker: dict[str, object] = {
         "builtBy": "integration-catalog",
         "note": _MARKER_NOTE,
         "fingerprints": dict(sorted(fingerprints.items())),
     }
+    if record is not None:
+        marker["build"] = {**record, "tree": tree_digest(staging)}
     (staging / MARKER).write_bytes(json.dumps(marker, indent=1).encode() + b"\n")
     return count
 

@@ -1,0 +1,168 @@
+"""Running again on unchanged inputs: `validate` reuses the last run's findings and `build`
+keeps the tree it made, while any change to what they read (a file, its mode, a tag, a commit,
+an option, the templates, the output tree itself) makes them do the work again. Real
+repositories, real files, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from build_support import BASE_URL, REPO_ROOT, build_ok, cli, sample_repo, tree_state
+from gitrepo_fixtures import GitCatalog
+from integration_catalog.build import BuildOptions, build
+from integration_catalog.catalog import check_catalog, load_catalog
+
+WIDGET = "integrations/aeontel/core-auth/integration.yaml"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitCatalog:
+    return sample_repo(tmp_path / "repo")
+
+
+def _fresh(root: Path, *only: Path) -> tuple[list[object], int]:
+    result = load_catalog(root, only, read_published=False, use_cache=False)
+    return list(result.diagnostics), result.files_checked
+
+
+def _checked(root: Path, *only: Path) -> tuple[tuple[list[object], int], bool]:
+    report = check_catalog(root, only)
+    return (list(report.diagnostics), report.files_checked), report.reused
+
+
+def _edit(repo: GitCatalog) -> None:
+    path = repo.root / WIDGET
+    path.write_text(path.read_text().replace("description:", "description: Edited.\n  old:", 1))
+
+
+# -- validate ---------------------------------------------------------------------------------
+
+
+def test_a_second_validate_reuses_the_first_ones_findings(repo: GitCatalog) -> None:
+    first, reused = _checked(repo.root)
+    assert not reused
+    second, reused = _checked(repo.root)
+    assert reused and second == first == _fresh(repo.root)
+
+
+def test_a_narrowed_validate_is_narrowed_from_the_reused_findings(repo: GitCatalog) -> None:
+    _edit(repo)  # an error in one integration, so that narrowing shows
+    whole, _ = _checked(repo.root)
+    assert any(d.path == WIDGET for d in whole[0])  # type: ignore[attr-defined]
+    for only in (Path(WIDGET).parent, Path("integrations/stripe/payments")):
+        narrowed, reused = _checked(repo.root, repo.root / only)
+        assert reused and narrowed == _fresh(repo.root, repo.root / only)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["edit", "chmod", "new-file", "remove-readme", "tag", "commit", "settings", "symlink"],
+)
+def test_any_change_to_what_validate_reads_is_noticed(repo: GitCatalog, change: str) -> None:
+    _checked(repo.root)
+    readme = repo.root / "integrations/aeontel/core-auth/README.md"
+    if change == "edit":
+        _edit(repo)
+    elif change == "chmod":
+        (repo.root / WIDGET).chmod(0o000 if os.geteuid() != 0 else 0o755)
+    elif change == "new-file":
+        (repo.root / "integrations/aeontel/core-auth/notes.md").write_text("token ghp_" + "a" * 36)
+    elif change == "remove-readme":
+        readme.unlink()
+    elif change == "tag":
+        repo.tag("aeontel/core-auth/v9.0.0")
+    elif change == "commit":
+        repo.git("commit", "--allow-empty", "-m", "empty")
+    elif change == "settings":
+        path = repo.root / "publishers.yaml"
+        path.write_text(path.read_text() + "\n# a comment\n")
+    elif change == "symlink":
+        readme.unlink()
+        readme.symlink_to("/etc/hostname")
+    found, reused = _checked(repo.root)
+    assert not reused
+    assert found == _fresh(repo.root)
+    (repo.root / WIDGET).chmod(0o644)
+
+
+def test_a_damaged_record_is_not_trusted(repo: GitCatalog) -> None:
+    _checked(repo.root)
+    [record] = (repo.root / ".catalog-cache" / "runs").glob("validate.json")
+    data = json.loads(record.read_text())
+    data["body"] = data["body"].replace('"files":', '"files":1')
+    record.write_text(json.dumps(data))
+    found, reused = _checked(repo.root)
+    assert not reused and found == _fresh(repo.root)
+
+
+def test_the_cli_prints_the_same_either_way(repo: GitCatalog) -> None:
+    _edit(repo)
+    first = cli(repo.root, "validate", "--format", "json")
+    second = cli(repo.root, "validate", "--format", "json")
+    assert (first.exit_code, first.stdout) == (second.exit_code, second.stdout)
+    assert first.exit_code == 1
+
+
+# -- build ------------------------------------------------------------------------------------
+
+
+def test_a_second_build_keeps_the_tree_untouched(repo: GitCatalog, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    first = build_ok(repo.root, out)
+    assert not first.up_to_date and first.written
+    before = tree_state(out)
+    second = build_ok(repo.root, out)
+    assert second.up_to_date and second.written == 0
+    assert (second.integrations, second.versions) == (first.integrations, first.versions)
+    assert second.diagnostics == first.diagnostics
+    assert tree_state(out) == before  # bytes, modification times and inodes
+    run = cli(repo.root, "build", "--out", str(out))
+    assert run.exit_code == 0 and "is up to date" in run.output
+
+
+@pytest.mark.parametrize(
+    "change", ["edit", "tag", "base-url", "templates", "touched", "removed", "added"]
+)
+def test_a_build_runs_again_when_anything_it_depends_on_changed(
+    repo: GitCatalog, tmp_path: Path, change: str
+) -> None:
+    out = tmp_path / "site"
+    build_ok(repo.root, out)
+    options: dict[str, object] = {}
+    page = out / "index.html"
+    if change == "edit":
+        _edit(repo)
+        (repo.root / WIDGET).write_text((repo.root / WIDGET).read_text().replace("  old:", "  #"))
+    elif change == "tag":
+        repo.tag("aeontel/core-auth/v9.0.0")
+    elif change == "base-url":
+        options["base_url"] = BASE_URL
+    elif change == "templates":
+        shutil.copytree(REPO_ROOT / "templates", repo.root / "templates")
+        base = repo.root / "templates" / "base.html"
+        base.write_text(base.read_text() + "\n{# changed #}\n")
+    elif change == "touched":
+        os.utime(page, ns=(1, 1))
+    elif change == "removed":
+        page.unlink()
+    elif change == "added":
+        (out / "extra.txt").write_text("not made by the build")
+    result = build(repo.root, BuildOptions(out=out, **options))  # type: ignore[arg-type]
+    assert not result.up_to_date and result.written
+    reference = tmp_path / "reference"
+    build_ok(repo.root, reference, **options)
+    assert {p: s.data for p, s in tree_state(out).items()} == {
+        p: s.data for p, s in tree_state(reference).items()
+    }
+
+
+def test_a_build_with_previous_always_runs(repo: GitCatalog, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_ok(repo.root, out)
+    result = build_ok(repo.root, tmp_path / "site", previous=str(out))
+    assert not result.up_to_date
