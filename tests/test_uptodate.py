@@ -35,9 +35,10 @@ def _checked(root: Path, *only: Path) -> tuple[tuple[list[object], int], bool]:
     return (list(report.diagnostics), report.files_checked), report.reused
 
 
-def _edit(repo: GitCatalog) -> None:
+def _edit(repo: GitCatalog, name: str = 'Aeontel Core Auth"\nbogus: "1') -> None:
+    """Rename the integration; by default adding an unknown field (an error) too."""
     path = repo.root / WIDGET
-    path.write_text(path.read_text().replace("description:", "description: Edited.\n  old:", 1))
+    path.write_text(path.read_text().replace('name: "Aeontel Core Auth"', f'name: "{name}"', 1))
 
 
 # -- validate ---------------------------------------------------------------------------------
@@ -136,8 +137,7 @@ def test_a_build_runs_again_when_anything_it_depends_on_changed(
     options: dict[str, object] = {}
     page = out / "index.html"
     if change == "edit":
-        _edit(repo)
-        (repo.root / WIDGET).write_text((repo.root / WIDGET).read_text().replace("  old:", "  #"))
+        _edit(repo, "Aeontel Core Auth 2")
     elif change == "tag":
         repo.tag("aeontel/core-auth/v9.0.0")
     elif change == "base-url":

@@ -3,6 +3,8 @@ and writes nothing; phase two renders the JSON API and the site and swaps them i
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -11,11 +13,11 @@ from pathlib import Path
 from .api import Published, api_files
 from .catalog import LoadResult, load_catalog
 from .diagnostics import Diagnostic, Severity
-from .output import OutputFile, check_out_dir, recorded_build, write_tree
+from .output import OutputFile, check_out_dir, tree_digest, write_tree
 from .previous import check_immutable, load_previous
 from .site import site_files
 from .site.render import template_dir, templates_digest
-from .uptodate import input_digest
+from .uptodate import input_digest, recall, remember
 from .versions import rfc3339
 
 Progress = Callable[[Iterable[OutputFile], int], Iterable[OutputFile]]
@@ -49,7 +51,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     # Phase 0: if nothing the build reads changed since it made --out, and --out is as it left
     # it, the build would write the same tree: keep it.
     inputs = _inputs(root, options)
-    kept = _kept(options.out, inputs, started) if inputs is not None else None
+    kept = _kept(root, options.out, inputs, started) if inputs is not None else None
     if kept is not None:
         return kept
     # Phase 1: read and validate everything. Any error ends the build before a byte is written.
@@ -73,16 +75,18 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         files = progress(files, len(published.included()))
     included = published.included()
     versions = sum(len(i.versions) for i in included)
-    record = None
-    if inputs is not None:
-        record = {
-            "inputs": inputs,
-            "diagnostics": [d.as_json() for d in loaded.diagnostics],
-            "filesChecked": loaded.files_checked,
-            "integrations": len(included),
-            "versions": versions,
-        }
-    written = write_tree(options.out, files, record=record)
+    record = {
+        "diagnostics": [d.as_json() for d in loaded.diagnostics],
+        "filesChecked": loaded.files_checked,
+        "integrations": len(included),
+        "versions": versions,
+    }
+
+    def remember_tree(out: Path) -> None:
+        if inputs is not None:
+            remember(root, _record_name(out), inputs, {**record, "tree": tree_digest(out)})
+
+    written = write_tree(options.out, files, after=remember_tree)
     return BuildResult(
         loaded.diagnostics,
         loaded.files_checked,
@@ -108,9 +112,16 @@ def _inputs(root: Path, options: BuildOptions) -> str | None:
     )
 
 
-def _kept(out: Path, inputs: str, started: float) -> BuildResult | None:
-    recorded = recorded_build(out, inputs)
-    if recorded is None:
+def _record_name(out: Path) -> str:
+    """The record of the builds into `out` (one output directory, one record)."""
+    return "build-" + hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
+
+
+def _kept(root: Path, out: Path, inputs: str, started: float) -> BuildResult | None:
+    """The last build's result when it was built from `inputs` and `out` is as it left it
+    (no file added, removed, replaced or touched since)."""
+    recorded = recall(root, _record_name(out), inputs)
+    if recorded is None or not out.is_dir() or recorded.get("tree") != tree_digest(out):
         return None
     try:
         diagnostics = [Diagnostic.from_json(d) for d in recorded["diagnostics"]]

@@ -19,7 +19,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 # A file the build puts in every tree it makes, so it never replaces a directory it did not make.
 MARKER = ".catalog-build"
@@ -77,11 +76,10 @@ def write_tree(
     out: Path,
     files: Iterable[OutputFile],
     workers: int | None = None,
-    record: dict[str, object] | None = None,
+    after: Callable[[Path], None] | None = None,
 ) -> int:
-    """Write every (relative path, content) pair into a fresh tree and swap it in for `out`.
-    `record` (what the build found, by its inputs) is kept in the marker with a digest of the
-    tree, for `recorded_build`. Returns the number of files written."""
+    """Write every (relative path, content) pair into a fresh tree and swap it in for `out`;
+    then call `after(out)`, still holding the lock. Returns the number of files written."""
     out = out.resolve()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -91,8 +89,10 @@ def write_tree(
         _remove_stale(out)
         staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
         try:
-            count = _write_all(staging, out, files, workers or os.cpu_count() or 1, record)
+            count = _write_all(staging, out, files, workers or os.cpu_count() or 1)
             _swap_in(staging, out)
+            if after is not None:
+                after(out)
         except OSError as error:
             raise OutputError(
                 f"writing {out} failed: {error.strerror or error}; the previous output is unchanged"
@@ -132,21 +132,9 @@ def _previous_fingerprints(out: Path) -> dict[str, str]:
     return fingerprints if isinstance(fingerprints, dict) else {}
 
 
-def recorded_build(out: Path, inputs: str) -> dict[str, Any] | None:
-    """The record of the build that made `out`, when it was built from `inputs` and its tree
-    is as that build left it (no file added, removed, replaced or touched since)."""
-    try:
-        recorded = json.loads((out / MARKER).read_bytes())["build"]
-        if recorded["inputs"] != inputs or recorded["tree"] != tree_digest(out):
-            return None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return recorded if isinstance(recorded, dict) else None
-
-
 def tree_digest(directory: Path) -> str:
-    """A digest of every entry of the tree but the marker: path, kind, size, modification
-    time and inode. Renaming the tree into place keeps all of them."""
+    """A digest of every file of the tree but the marker: path, kind, size, modification
+    time and inode, so that any change to the tree since shows."""
     digest = hashlib.sha256()
     for current, dirs, names in os.walk(directory):
         dirs.sort()
@@ -174,13 +162,7 @@ def rendered(entries: Iterable[OutputFile]) -> Iterator[tuple[str, bytes]]:
         yield (entry.path, entry.render()) if isinstance(entry, Deferred) else entry
 
 
-def _write_all(
-    staging: Path,
-    out: Path,
-    files: Iterable[OutputFile],
-    workers: int,
-    record: dict[str, object] | None,
-) -> int:
+def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: int) -> int:
     """Write the new tree. A file whose content (or, for a deferred one, whose inputs) did
     not change is carried over from the previous tree as a hard link: same bytes, same
     modification time, so deploy tools that sync by time or checksum upload nothing. Deferred
@@ -209,13 +191,11 @@ def _write_all(
         elif not (_same_file(old, entry[1]) and _carry_over(old, target)):
             _write_new(target, entry[1])
     _render_pending(pending, workers)
-    marker: dict[str, object] = {
+    marker = {
         "builtBy": "integration-catalog",
         "note": _MARKER_NOTE,
         "fingerprints": dict(sorted(fingerprints.items())),
     }
-    if record is not None:
-        marker["build"] = {**record, "tree": tree_digest(staging)}
     (staging / MARKER).write_bytes(json.dumps(marker, indent=1).encode() + b"\n")
     return count
 
