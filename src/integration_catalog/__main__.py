@@ -1,3 +1,3 @@
-from integration_catalog.cli import main
+from integration_catalog.cli import run
 
-main(prog_name="catalog")
+run(prog_name="catalog")
