@@ -18,6 +18,7 @@ STEPS: dict[str, str] = {
     "validate-cold": "`catalog validate`, cold (no .catalog-cache)",
     "validate-warm": "`catalog validate`, warm (cache present, nothing changed)",
     "validate-one": "`catalog validate integrations/<p>/<s>` (cache present)",
+    "validate-changed": "`catalog validate`, after one integration changed (committed)",
     "build-cold": "`catalog build --out <new dir>`, cold (no cache)",
     "build-warm": "`catalog build`, warm rebuild, nothing changed",
     "build-changed": "`catalog build`, rebuild after one integration changed (committed)",

@@ -136,6 +136,14 @@ def validate_one(bench: Bench, step: Step) -> None:
         step.samples.append(bench.catalog("validate", directory))
 
 
+def validate_changed(bench: Bench, step: Step) -> None:
+    edited = []
+    for run in range(bench.repeat):
+        edited.append(edit_and_commit(bench, run))
+        step.samples.append(bench.catalog("validate"))
+    step.note = "edited " + ", ".join(p.split("/", 1)[1].rsplit("/", 1)[0] for p in edited)
+
+
 def out_dir(bench: Bench) -> Path:
     return bench.base / "out"
 
@@ -239,6 +247,7 @@ MEASUREMENTS: tuple[tuple[str, Callable[[Bench, Step], None]], ...] = (
     ("validate-cold", validate_cold),
     ("validate-warm", validate_warm),
     ("validate-one", validate_one),
+    ("validate-changed", validate_changed),
     ("build-cold", build_cold),
     ("build-warm", build_warm),
     ("build-changed", build_changed),
