@@ -166,3 +166,16 @@ def test_a_build_with_previous_always_runs(repo: GitCatalog, tmp_path: Path) -> 
     build_ok(repo.root, out)
     result = build_ok(repo.root, tmp_path / "site", previous=str(out))
     assert not result.up_to_date
+
+
+def test_a_change_that_keeps_size_and_modification_time_is_noticed(repo: GitCatalog) -> None:
+    path = repo.root / WIDGET
+    _checked(repo.root)
+    before = path.stat()
+    text = path.read_text()
+    path.write_text(text.replace("trustTier: first_party", "trustTier: first_pxrty", 1))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    found, reused = _checked(repo.root)
+    assert not reused and found == _fresh(repo.root)
+    assert any(d.path == WIDGET for d in found[0])  # type: ignore[attr-defined]

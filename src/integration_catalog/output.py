@@ -133,8 +133,8 @@ def _previous_fingerprints(out: Path) -> dict[str, str]:
 
 
 def tree_digest(directory: Path) -> str:
-    """A digest of every file of the tree but the marker: path, kind, size, modification
-    time and inode, so that any change to the tree since shows."""
+    """A digest of every file of the tree but the marker: path, kind, size, change times
+    and inode, so that any change to the tree since shows."""
     digest = hashlib.sha256()
     for current, dirs, names in os.walk(directory):
         dirs.sort()
@@ -144,11 +144,9 @@ def tree_digest(directory: Path) -> str:
                 continue
             info = (here / name).lstat()
             rel = (here / name).relative_to(directory).as_posix()
-            digest.update(
-                f"{rel}\0{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ino}\n".encode(
-                    "utf-8", "surrogateescape"
-                )
-            )
+            times = f"{info.st_mtime_ns} {info.st_ctime_ns}"
+            line = f"{rel}\0{info.st_mode} {info.st_size} {times} {info.st_ino}\n"
+            digest.update(line.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 

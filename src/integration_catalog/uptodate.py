@@ -2,9 +2,10 @@
 
 A run reads the code and its libraries, the files under the catalog root (`catalog.yaml`,
 `publishers.yaml`, everything under `integrations/`), and git (HEAD, the history it reaches,
-the tags). The digest here covers all of them, by content; running `validate` or `build` again
-with the same digest reuses the previous findings (and, for a build, the previous output
-tree), as make does. Outside a git repository there is no digest: times come from the clock."""
+the tags). The digest here covers all of them (files by their metadata, as git's index does);
+running `validate` or `build` again with the same digest reuses the previous findings (and, for
+a build, the previous output tree), as make does. Outside a git repository there is no digest:
+times come from the clock."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import json
 import os
 import stat
 import sys
+import time
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -66,34 +68,44 @@ def _library_versions() -> list[str]:
 
 
 def _catalog_files(root: Path) -> Iterator[bytes]:
-    """Every file a run may read, by path, kind and content, in a fixed order."""
+    """Every file a run may read, in a fixed order: its path, kind, mode, size, inode and
+    change times (as git's index and make do), and its content if it changed so recently that
+    a later change could leave the same times (the clock ticks coarsely)."""
+    recent = time.time_ns() - _RACY_NS
     for name in (CATALOG_FILE, PUBLISHERS_FILE, ".mailmap"):
-        yield from _entry(root / name, name)
-    yield from _entry(root / INTEGRATIONS_DIR, INTEGRATIONS_DIR)
+        yield from _entry(f"{root}/{name}", name, recent)
+    yield from _entry(f"{root}/{INTEGRATIONS_DIR}", INTEGRATIONS_DIR, recent)
 
 
-def _entry(path: Path, rel: str) -> Iterator[bytes]:
+_RACY_NS = 2_000_000_000
+
+
+def _entry(path: str, rel: str, recent: int) -> Iterator[bytes]:
     try:
         info = os.lstat(path)
     except OSError as error:
         yield f"{rel}\0absent {error.errno}\n".encode()
         return
-    header = f"{rel}\0{stat.S_IFMT(info.st_mode)} {stat.S_IMODE(info.st_mode)} {info.st_size}\n"
+    header = (
+        f"{rel}\0{info.st_mode} {info.st_size} {info.st_ino} {info.st_mtime_ns} "
+        f"{info.st_ctime_ns}\n"
+    )
     yield header.encode("utf-8", "surrogateescape")
     if stat.S_ISDIR(info.st_mode):
         try:
-            names = sorted(child.name for child in path.iterdir())
+            with os.scandir(path) as entries:
+                names = sorted(entry.name for entry in entries)
         except OSError as error:
             yield f"unreadable {error.errno}\n".encode()
             return
         for name in names:
-            yield from _entry(path / name, f"{rel}/{name}")
+            yield from _entry(f"{path}/{name}", f"{rel}/{name}", recent)
     elif stat.S_ISLNK(info.st_mode):
         with contextlib.suppress(OSError):
-            yield os.fsencode(path.readlink())
-    elif stat.S_ISREG(info.st_mode):  # never opened otherwise: a FIFO would block
-        try:
-            yield path.read_bytes()
+            yield os.fsencode(Path(path).readlink())
+    elif stat.S_ISREG(info.st_mode) and max(info.st_mtime_ns, info.st_ctime_ns) >= recent:
+        try:  # never opened unless regular: a FIFO would block
+            yield Path(path).read_bytes()
         except OSError as error:
             yield f"unreadable {error.errno}\n".encode()
 
