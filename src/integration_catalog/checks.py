@@ -3,8 +3,9 @@ Every check yields diagnostics and never raises for bad input."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jsonschema_rs
@@ -239,7 +240,31 @@ def _meta_validator() -> jsonschema_rs.Validator:
 
 def schema_validator(schema: dict[str, Any]) -> jsonschema_rs.Validator | None:
     """A validator of values against `schema`, or None when it cannot be built (a `$ref`
-    that does not resolve inside the schema)."""
+    that does not resolve inside the schema). Built once per distinct schema: a catalog's
+    versions and integrations repeat the same few."""
+    text = _schema_text(schema)
+    return _validator_of(text) if text is not None else _build_validator(schema)
+
+
+def _schema_text(schema: dict[str, Any]) -> str | None:
+    try:
+        return json.dumps(schema, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):  # not JSON (a loader bug); build it uncached
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _validator_of(text: str) -> jsonschema_rs.Validator | None:
+    return _build_validator(json.loads(text))
+
+
+@lru_cache(maxsize=1024)
+def _meta_errors(text: str) -> tuple[jsonschema_rs.ValidationError, ...]:
+    errors = _meta_validator().iter_errors(json.loads(text))
+    return tuple(sorted(errors, key=lambda e: list(e.instance_path)))
+
+
+def _build_validator(schema: dict[str, Any]) -> jsonschema_rs.Validator | None:
     try:
         return jsonschema_rs.Draft202012Validator(
             schema,
@@ -267,7 +292,12 @@ def _variables(
 
 def _schema_rules(schema: dict[str, Any], report: _Reporter) -> Iterator[Diagnostic]:
     base: YamlPath = ("variablesSchema",)
-    errors = sorted(_meta_validator().iter_errors(schema), key=lambda e: list(e.instance_path))
+    text = _schema_text(schema)
+    errors = (
+        _meta_errors(text)
+        if text is not None
+        else sorted(_meta_validator().iter_errors(schema), key=lambda e: list(e.instance_path))
+    )
     for error in errors:
         where = (*base, *error.instance_path)
         yield report.at(

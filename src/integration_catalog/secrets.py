@@ -11,10 +11,11 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from .diagnostics import Diagnostic, Severity
-from .yamlload import LoadedYaml, YamlPath, iter_paths, text_position
+from .yamlload import LoadedYaml, YamlPath, text_position
 
 # High-confidence credential formats (the kinds of patterns gitleaks and GitHub's secret
 # scanning use). Each is specific enough that a match is almost never a false alarm.
@@ -192,6 +193,7 @@ def looks_secret(value: str) -> bool:
     )
 
 
+@lru_cache(maxsize=4096)  # the same few key names recur in every file
 def is_secret_name(name: str) -> bool:
     words = [word.lower() for word in _WORD.findall(name)]
     if not words or words[-1] in _ABOUT_WORDS:
@@ -203,14 +205,8 @@ def is_secret_name(name: str) -> bool:
 
 def scan_values(path: str, doc: LoadedYaml) -> Iterator[Diagnostic]:
     """Random-looking values under secret-sounding keys, anywhere in a YAML document."""
-    for where, value in iter_paths(doc.value):
-        key = where[-1] if where else None
-        if (
-            isinstance(key, str)
-            and isinstance(value, str)
-            and is_secret_name(key)
-            and looks_secret(value)
-        ):
+    for where, key, value in _string_items(doc.value):
+        if is_secret_name(key) and looks_secret(value):
             at = doc.position(where)
             yield Diagnostic(
                 path,
@@ -221,6 +217,24 @@ def scan_values(path: str, doc: LoadedYaml) -> Iterator[Diagnostic]:
                 f"`{key}` holds what looks like a credential: {mask(value)}",
                 "remove it and revoke it; consumers supply their own credentials when they install",
             )
+
+
+def _string_items(value: Any) -> Iterator[tuple[YamlPath, str, str]]:
+    """(path, key, value) of every string value under a string key, at any depth, in
+    document order."""
+    stack: list[tuple[YamlPath, Any]] = [((), value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            children = list(node.items())
+        elif isinstance(node, list):
+            children = list(enumerate(node))
+        else:
+            key = path[-1] if path else None
+            if isinstance(key, str) and isinstance(node, str):
+                yield path, key, node
+            continue
+        stack.extend(((*path, k), item) for k, item in reversed(children))
 
 
 def auth_secret_fields(auth: Mapping[str, Any]) -> list[str]:
