@@ -60,9 +60,9 @@ def check_integration(
     if isinstance(auth, dict) and auth_secret_fields(auth):
         diagnostics.extend(_auth_secrets(auth, report))
         fields["authConfig"] = {k: v for k, v in auth.items() if k not in AUTH_SECRET_FIELDS}
-    spec, problems = validate_document(
-        IntegrationSource, LoadedYaml(fields, doc.nodes, doc.reported), source.yaml_path
-    )
+    # the fields with the file's positions, which stay unread (and, from the fast path,
+    # unbuilt) unless a diagnostic needs one
+    spec, problems = validate_document(IntegrationSource, doc.with_value(fields), source.yaml_path)
     diagnostics.extend(problems)
     for rule in _RAW_RULES:
         diagnostics.extend(rule(fields, source, settings, report))

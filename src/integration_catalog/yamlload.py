@@ -6,17 +6,24 @@ YAML 1.2 (most other tools), so an unquoted `no`, `0123` or `2024-01-01` is refu
 "quote it". Values are built from libyaml's event stream with an explicit stack, never by
 recursion, so no document can exhaust the stack, and anchors are refused before anything could
 expand them.
+
+That costs most of a cold run, so a file is read by yaml_rs first (`_fast_load`; about five
+times faster with its checks), and its value kept when neither the text nor the value leaves a
+doubt that the strict builder would build the same value without a word. The positions of such
+a file are built by the strict builder on first use, which is only when some later check
+reports a problem (`LazyYaml`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
+import yaml_rs
 
 from .diagnostics import Diagnostic, Severity
 
@@ -63,7 +70,7 @@ _TYPED_TAGS = frozenset(
         "tag:yaml.org,2002:null",
     }
 )
-_STRUCTURE_CHARS = re.compile(r"[\[{:?-]")
+_STRUCTURE_CHARS = "[{:?-"
 _RESOLVER = yaml.resolver.Resolver()
 
 
@@ -114,13 +121,92 @@ class LoadedYaml:
     def was_reported(self, path: YamlPath) -> bool:
         return any(path[:end] in self.reported for end in range(len(path) + 1))
 
+    def with_value(self, value: Any) -> LoadedYaml:
+        """Another value (e.g. the fields less some) with this document's positions."""
+        return LoadedYaml(value, self.nodes, self.reported)
 
-def load_yaml(path: str, data: bytes) -> tuple[LoadedYaml | None, list[Diagnostic]]:
-    """Load one document strictly. Returns None (and why) when there is nothing usable."""
+
+class _StrictLoad:
+    """The strict load of one file, run once, when a position is first asked for."""
+
+    def __init__(self, path: str, data: bytes) -> None:
+        self.path, self.data = path, data
+        self._doc: LoadedYaml | None = None
+        self._done = False
+
+    def doc(self) -> LoadedYaml | None:
+        if not self._done:
+            self._done = True
+            self._doc = load_yaml(self.path, self.data, fast=False)[0]
+        return self._doc
+
+
+class LazyYaml(LoadedYaml):
+    """A document whose positions (`nodes`, `reported`) are built by the strict loader on
+    first use: a clean file, which no check reports, is parsed once, by the fast path."""
+
+    def __init__(self, value: Any, source: _StrictLoad, *, clean: bool = False) -> None:
+        # `clean`: the strict builder reports nothing in this file (the fast path's promise),
+        # so it reports no path either, and `reported` needs no load
+        self._source, self._loaded, self._clean = source, False, clean
+        super().__init__(value)
+
+    def _load_positions(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            doc = self._source.doc()
+            if doc is not None:
+                self._nodes, self._reported = doc.nodes, doc.reported
+                if self.value is None:
+                    self.value = doc.value
+
+    @property
+    def nodes(self) -> dict[YamlPath, NodeInfo]:
+        self._load_positions()
+        return self._nodes
+
+    @nodes.setter
+    def nodes(self, nodes: dict[YamlPath, NodeInfo]) -> None:
+        self._nodes = nodes
+
+    @property
+    def reported(self) -> set[YamlPath]:
+        if not self._clean:
+            self._load_positions()
+        return self._reported
+
+    @reported.setter
+    def reported(self, reported: set[YamlPath]) -> None:
+        self._reported = reported
+
+    def with_value(self, value: Any) -> LoadedYaml:
+        return LazyYaml(value, self._source, clean=self._clean)  # still loaded once at most
+
+
+def load_positions_later(path: str, data: bytes, value: Any = None) -> LazyYaml:
+    """`value` with the positions of the file `data`, built only if something asks for one
+    (a None value is then replaced by the file's own)."""
+    return LazyYaml(value, _StrictLoad(path, data))
+
+
+def load_yaml(
+    path: str, data: bytes, *, fast: bool = True
+) -> tuple[LoadedYaml | None, list[Diagnostic]]:
+    """Load one document strictly. Returns None (and why) when there is nothing usable.
+    `fast=False` always runs the strict builder, which has every position at once."""
     problems = _Problems(path)
     text = _decode(data, problems)
     if text is None:
         return None, problems.items
+    if fast:
+        value = _fast_load(text)
+        if value is not None:
+            return LazyYaml(value, _StrictLoad(path, data), clean=True), []
+    return _load_text(text, problems)
+
+
+def _load_text(text: str, problems: _Problems) -> tuple[LoadedYaml | None, list[Diagnostic]]:
+    """The strict builder, with a position for every node."""
     _check_characters(text, problems)
     if problems.items:
         return None, problems.items
@@ -265,7 +351,7 @@ def _needs_depth_guard(text: str) -> bool:
     # Nesting needs one of these characters per level; ordinary files have a few hundred.
     # libyaml stops at 1,000 levels with a syntax error of its own, so the guard must run for
     # any file that could reach that deep.
-    return len(_STRUCTURE_CHARS.findall(text)) > 900
+    return sum(map(text.count, _STRUCTURE_CHARS)) > 900
 
 
 def _depth_ok(text: str, problems: _Problems) -> bool:
@@ -596,6 +682,7 @@ _YAML11_BOOL = frozenset(
     ]
 )
 _YAML11_NULL = frozenset({"null", "Null", "NULL"})
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def _resolve_plain(text: str) -> str:
@@ -603,7 +690,7 @@ def _resolve_plain(text: str) -> str:
     if text and (text[0].isalpha() and text[0].isascii()):
         if text in _YAML11_BOOL:
             return "tag:yaml.org,2002:bool"
-        return "tag:yaml.org,2002:null" if text in _YAML11_NULL else "tag:yaml.org,2002:str"
+        return "tag:yaml.org,2002:null" if text in _YAML11_NULL else _STR_TAG
     tag: str = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     return tag
 
@@ -621,7 +708,7 @@ def _collapsed_key(event: yaml.ScalarEvent) -> str | None:
     if not _is_plain(event) or event.tag not in (None, "!"):
         return None
     tag = _resolve_plain(event.value)
-    if tag == "tag:yaml.org,2002:str":
+    if tag == _STR_TAG:
         return None
     if tag == "tag:yaml.org,2002:bool":
         return "true" if event.value.lower() in {"yes", "true", "on"} else "false"
@@ -674,6 +761,189 @@ def _explicit_scalar(tag: str, text: str) -> Any:
     if tag == "tag:yaml.org,2002:null" and text in _CORE_NULL:
         return None
     return text
+
+
+# -- the fast path ------------------------------------------------------------------------------
+#
+# yaml_rs reads YAML 1.2 and says nothing about what the strict builder refuses: it resolves
+# aliases, ignores tags, reads `0o14`, `1_000` and `1e3` as numbers and `yes` as text. So its
+# value is used only when neither the text nor the value could hold anything the strict builder
+# would report or build differently; on any doubt the strict builder decides (and explains).
+# Patterns here start with one character where they can: Python's `re` finds those fast.
+
+# Rare characters that, somewhere in a file, may start what the value cannot show: an anchor,
+# alias or tag, a merge key, an escape (which could write a forbidden character), a directive,
+# a document marker or a complex key. `_DOUBTFUL_MARK` says whether one does.
+_RARE_MARKS = ("&", "*", "!", "<<", "\\", "?", "\n%", "\n---", "\n...")
+_DOUBTFUL_MARK = re.compile(
+    # `&a`, `*a`, `!t` where a node may start: "R&D" and "5*3" are text
+    r"[&*!](?<![^\s\[\]{},:?\"'-][&*!])"
+    r"|<<|\\|\n(?:%|---|\.\.\.)"
+    r"|\?(?<![^\s\[{,]\?)(?=[\s,\[\]{}]|\Z)"
+)
+# A colon before a flow indicator or at a node start: YAML 1.1 and 1.2 parsers read `{a:}`,
+# `[a:,b]` and `[:b]` differently.
+_DOUBTFUL_COLON = re.compile(r":(?:[,\[\]{}]|(?<=[\s\[{,]:))")
+# A word that yaml_rs may read as a number, where a plain scalar may begin (after `:`, `-`, a
+# flow indicator or a line break, past spaces; tabs are not let through), and that the strict
+# builder may read differently: any but a plain decimal with no leading zeros, underscores,
+# exponent or radix prefix, and few enough digits for an integer to be safe. (yaml_rs's numbers
+# are a subset of `_NUMBER_LIKE`; `.inf` and `.nan` are refused in the value.)
+_SAFE_NUMBER = r"[-+]?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?"
+_NUMBER_LIKE = r"[-+]?(?:0[xXoObB][0-9a-fA-F_]*|[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]*)?)"
+_WORD_CHAR = r"[\w.+-]"
+_DOUBTFUL_NUMBER = re.compile(
+    rf"[\n\[{{,:-] *(?=[-+._]*[0-9])"
+    rf"(?!{_SAFE_NUMBER}(?!{_WORD_CHAR})){_NUMBER_LIKE}(?!{_WORD_CHAR})"
+)
+# A quoted string on one line, without escapes, where a node starts (after `: `, `- `, a flow
+# indicator or the indentation): it is a quoted string, or text inside a comment or a block
+# scalar, so what it holds is text to every parser.
+_QUOTED_TEXT = re.compile(r"(?P<lead>(?:\A|[\n\[{,]|[:-] ) *)(?:\"[^\"\\\n]*\"|'(?:[^'\n]|'')*')")
+# YAML's indicators: a plain scalar starts with none of them (but `-?:` before a non-space).
+_INDICATORS = "-?:,[]{}#&*!|>'\"%@`"
+# The strings that the strict builder may not read plainly as text: YAML 1.1's words, and in
+# a `\0`-separated list, those that do not start with an ASCII letter (see `_resolve_plain`).
+_YAML11_WORDS = _YAML11_BOOL | _YAML11_NULL
+_NOT_LETTER_LED = re.compile(r"\0((?![A-Za-z])[^\0]*)")
+
+
+def _fast_load(text: str) -> dict[str, Any] | None:
+    """The document's value as yaml_rs reads it, or None unless the strict builder would build
+    exactly that value without reporting anything."""
+    if not _clean_source(text):
+        return None
+    try:
+        value = yaml_rs.loads(
+            text, parse_datetime=False, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error
+        )
+    except Exception:  # a syntax error, a duplicate key or anything else: let the builder say
+        return None
+    return value if _json_like(value, text) else None
+
+
+def _clean_source(text: str) -> bool:
+    """Whether the text is free of what the value cannot show: characters, anchors, tags,
+    merge keys, escapes, several documents, number spellings, deep nesting."""
+    # Every character `_FORBIDDEN_CHARS` matches is a control, format or unassigned one, which
+    # Python does not count as printable; so are tabs, carriage returns and line separators.
+    if not text.replace("\n", " ").isprintable():
+        return False
+    if _needs_depth_guard(text):  # yaml_rs recurses: very deep nesting crashes the process
+        return False
+    if text.startswith(("%", "---", "...")):
+        return False
+    if not text.endswith("\n") and ("|" in text or ">" in text):
+        return False  # yaml_rs ends a block scalar at the end of such a file with a line break
+    if not _has_doubts(text):
+        return True
+    # Most doubts are inside quoted strings ("30 2 * * *", "^[01][0-9]:"): look again
+    # without those.
+    return not _has_doubts(_QUOTED_TEXT.sub(r'\g<lead>""', text))
+
+
+def _has_doubts(text: str) -> bool:
+    if any(mark in text for mark in _RARE_MARKS) and _DOUBTFUL_MARK.search(text):
+        return True
+    return bool(_DOUBTFUL_COLON.search(text) or _DOUBTFUL_NUMBER.search(text))
+
+
+def _json_like(root: Any, text: str) -> TypeGuard[dict[str, Any]]:
+    """Whether a yaml_rs value is a mapping that the strict builder would build the same way:
+    string keys and strings read as text, safe integers, finite floats, booleans and nulls,
+    nested at most `MAX_DEPTH` deep."""
+    if type(root) is not dict:
+        return False
+    keys: list[Any] = [""]  # the joined lists start with a separator
+    strings: list[str] = [""]
+    stack: list[tuple[dict[Any, Any] | list[Any], int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            return False
+        if type(node) is dict:
+            keys.extend(node)
+            items: Iterable[Any] = node.values()
+        else:
+            items = node
+        for item in items:
+            kind = type(item)
+            if kind is str:
+                strings.append(item)
+            elif kind is dict or kind is list:
+                stack.append((item, depth + 1))
+            elif kind is int:
+                if abs(item) > MAX_SAFE_INTEGER:
+                    return False
+            elif kind is float:
+                if not math.isfinite(item):
+                    return False
+            elif item is not None and kind is not bool:
+                return False  # a date, a set, bytes: nothing JSON has
+    try:
+        joined_keys = "\0".join(keys)
+    except TypeError:  # a key that is a number, null, a list...
+        return False
+    # A key written on several lines is folded into one with a space: yaml_rs takes those in
+    # flow mappings, libyaml refuses them.
+    if " " in joined_keys or "\n" in joined_keys:
+        return False
+    joined_strings = "\0".join(strings)
+    if not joined_strings.replace("\0", " ").replace("\n", " ").isprintable():
+        return False  # as in `_clean_source`
+    return all(
+        _same_string(key, text, _reads_as_key)
+        for key in (*_NOT_LETTER_LED.findall(joined_keys), *_YAML11_WORDS.intersection(keys))
+    ) and all(
+        _same_string(string, text, _reads_as_text)
+        for string in (
+            *_NOT_LETTER_LED.findall(joined_strings),
+            *_YAML11_WORDS.intersection(strings),
+        )
+    )
+
+
+def _same_string(word: str, text: str, reads_plainly: Callable[[str], bool]) -> bool:
+    """Whether the strict builder reads a string of the value (a key or not) that does not
+    start with an ASCII letter, or is a YAML 1.1 word, as yaml_rs does, without a word."""
+    if not word:
+        return True  # an empty unquoted scalar is null to every reader: this one was quoted
+    if not word.strip("\n"):
+        return False  # yaml_rs gives an empty block scalar a line break that libyaml does not
+    if word[0] in _INDICATORS:
+        # No plain scalar starts so, but yaml_rs reads `[|]`, `{a: >\n b}` and `[?x]` as
+        # text where libyaml refuses them or reads a key: it must have been quoted.
+        return not _stands_unquoted(word.split(maxsplit=1)[0], text)
+    if reads_plainly(word):
+        return True
+    # A string such as "null", "yes" or "2024-01-01", which the strict builder questions only
+    # unquoted. An unquoted scalar without spaces is its own source text.
+    return len(word.split()) == 1 and not _stands_unquoted(word, text)
+
+
+def _reads_as_text(text: str) -> bool:
+    """Whether the strict builder reads `text` as this text even unquoted."""
+    value, ambiguous = _plain_scalar(_resolve_plain(text), text)
+    return ambiguous is None and isinstance(value, str)
+
+
+def _reads_as_key(text: str) -> bool:
+    """Whether the strict builder reads `text` as this key even unquoted (see `_collapsed_key`)."""
+    return _resolve_plain(text) == _STR_TAG
+
+
+def _stands_unquoted(word: str, text: str) -> bool:
+    """Whether `word` stands in `text` where an unquoted scalar could: between a node start
+    and a node end, not between quotes or inside a longer word."""
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        before = text[at - 1] if at else " "
+        after = text[end] if end < len(text) else " "
+        if (before.isspace() or before in "[{,:") and (after.isspace() or after in ":,]}"):
+            return True
+        at = text.find(word, at + 1)
+    return False
 
 
 def iter_paths(value: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, Any]]:
