@@ -21,7 +21,7 @@ from .model import IntegrationSource, published_fields
 from .secrets import scan_text
 from .source import INTEGRATION_FILE, SourceDir
 from .versions import canonical_json
-from .yamlload import LoadedYaml, Position, YamlPath, load_yaml
+from .yamlload import LoadedYaml, load_positions_later, load_yaml
 
 # Below this many uncached files, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 64
@@ -226,28 +226,9 @@ class SourceIntegration:
 
     @cached_property
     def doc(self) -> LoadedYaml:
-        """Positions in the file, loaded only when a diagnostic needs one."""
-        return _PositionsOnDemand(self.source.yaml_path, self.data)
-
-
-class _PositionsOnDemand(LoadedYaml):
-    """A document whose positions are read from the file on first use: clean files (most of
-    them) are never loaded a second time."""
-
-    def __init__(self, path: str, data: bytes) -> None:
-        super().__init__(None)
-        self._path, self._data, self._loaded = path, data, False
-
-    def _load(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            doc = load_yaml(self._path, self._data)[0]
-            if doc is not None:
-                self.value, self.nodes, self.reported = doc.value, doc.nodes, doc.reported
-
-    def position(self, path: YamlPath, *, of_key: bool = False) -> Position:
-        self._load()
-        return super().position(path, of_key=of_key)
+        """Positions in the file, loaded only when a diagnostic needs one: clean files (most
+        of them) are never loaded a second time."""
+        return load_positions_later(self.source.yaml_path, self.data)
 
 
 SNAPSHOT_FILES = frozenset({INTEGRATION_FILE})  # a snapshot is checked from its YAML alone
