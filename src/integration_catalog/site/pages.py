@@ -197,11 +197,8 @@ class Pages:
     def all(self) -> Iterator[OutputFile]:
         yield from self.listings()
         for item in self.index.included:
-            context = self.detail_context(item)
-            yield Deferred(
-                page_path(item) + "index.html",
-                self.fingerprint(context),
-                partial(self.render, "integration.html", context),
+            yield self._deferred(
+                page_path(item) + "index.html", "integration.html", self.detail_context(item)
             )
         yield from self.publisher_pages()
         yield "trust/index.html", self.trust()
@@ -209,13 +206,38 @@ class Pages:
 
     # -- listings ---------------------------------------------------------------------------
 
-    def listings(self) -> Iterator[tuple[str, bytes]]:
+    def listings(self) -> Iterator[OutputFile]:
         released = [c for c in self.index.listed_cards() if not c.draft]
+        shared = self._listing_shared(released)
         for sort, ordered in (("name", by_name(released)), ("updated", by_update(released))):
             chunks = [ordered[i : i + PAGE_SIZE] for i in range(0, len(ordered), PAGE_SIZE)]
             for number, cards in enumerate(chunks or [[]], start=1):
                 page = _listing_url(sort, number) + "index.html"
-                yield page, self.listing(page, sort, number, len(chunks) or 1, cards, released)
+                context = self.listing(page, sort, number, len(chunks) or 1, cards, shared)
+                yield self._deferred(page, "index.html", context)
+
+    def _listing_shared(self, released: list[Card]) -> dict[str, Any]:
+        """What every listing page shows alike, worked out once."""
+        searchable = self.index.listed_cards()
+        tiers_used = {c.tier for c in searchable}
+        publishers = sorted(
+            {(c.publisher_name.casefold(), c.publisher, c.publisher_name) for c in searchable}
+        )
+        return {
+            "released": released,
+            "recent": by_update(released)[:RECENT_SIZE],
+            "publisher_count": len({c.publisher for c in released}),
+            "drafts": sum(1 for c in searchable if c.draft),
+            "tiers": [
+                {"value": t, "label": TIERS[t].label} for t in TRUST_TIERS if t in tiers_used
+            ],
+            # A long list of publishers would weigh down every listing page: past a hundred,
+            # the filter's options come from search.json when it is first used.
+            "publishers": [{"value": p, "label": name} for _, p, name in publishers]
+            if len(publishers) <= PUBLISHER_OPTIONS_MAX
+            else [],
+            "publishers_deferred": len(publishers) > PUBLISHER_OPTIONS_MAX,
+        }
 
     def listing(
         self,
@@ -224,16 +246,12 @@ class Pages:
         number: int,
         count: int,
         cards: list[Card],
-        released: list[Card],
-    ) -> bytes:
-        searchable = self.index.listed_cards()
-        tiers_used = {c.tier for c in searchable}
-        publishers = sorted(
-            {(c.publisher_name.casefold(), c.publisher, c.publisher_name) for c in searchable}
-        )
+        shared: dict[str, Any],
+    ) -> ListingContext:
+        released: list[Card] = shared["released"]
         suffix = "" if sort == "name" else " · Recently updated"
         page_title = self.title + suffix + (f" · Page {number}" if number > 1 else "")
-        context: ListingContext = {
+        return {
             **self._base(
                 page,
                 page_title,
@@ -244,10 +262,10 @@ class Pages:
             ),
             "heading": self.title,
             "cards": cards,
-            "recent": by_update(released)[:RECENT_SIZE] if sort == "name" and number == 1 else [],
+            "recent": shared["recent"] if sort == "name" and number == 1 else [],
             "total": len(released),
-            "publisher_count": len({c.publisher for c in released}),
-            "drafts": sum(1 for c in searchable if c.draft),
+            "publisher_count": shared["publisher_count"],
+            "drafts": shared["drafts"],
             "page": number,
             "pages": [{"number": n, "url": _listing_url(sort, n)} for n in range(1, count + 1)],
             "prev_url": _listing_url(sort, number - 1) if number > 1 else None,
@@ -255,18 +273,15 @@ class Pages:
             "sort": sort,
             "sort_links": dict(SORTS),
             "search_index": SEARCH_PATH,
-            "tiers": [
-                {"value": t, "label": TIERS[t].label} for t in TRUST_TIERS if t in tiers_used
-            ],
-            # A long list of publishers would weigh down every listing page: past a hundred,
-            # the filter's options come from search.json when it is first used.
-            "publishers": [{"value": p, "label": name} for _, p, name in publishers]
-            if len(publishers) <= PUBLISHER_OPTIONS_MAX
-            else [],
-            "publishers_deferred": len(publishers) > PUBLISHER_OPTIONS_MAX,
+            "tiers": shared["tiers"],
+            "publishers": shared["publishers"],
+            "publishers_deferred": shared["publishers_deferred"],
             "auths": [{"value": k, "label": v} for k, v in AUTH_LABELS.items()],
         }
-        return self.render("index.html", context)
+
+    def _deferred(self, page: str, template: str, context: Mapping[str, Any]) -> Deferred:
+        """A page rendered (in a worker) only when its fingerprint changed."""
+        return Deferred(page, self.fingerprint(context), partial(self.render, template, context))
 
     # -- one integration --------------------------------------------------------------------
 
@@ -337,11 +352,13 @@ class Pages:
         granted: set[TrustTier] = {*(entry.trustTiers if entry else ()), "community"}
         return [{"value": t, "label": TIERS[t].label} for t in TRUST_TIERS if t in granted]
 
-    def publisher_pages(self) -> Iterator[tuple[str, bytes]]:
-        listed = self.index.listed_cards()
+    def publisher_pages(self) -> Iterator[OutputFile]:
+        by_publisher: dict[str, list[Card]] = {}
+        for card in self.index.listed_cards():
+            by_publisher.setdefault(card.publisher, []).append(card)
         summaries: list[PublisherSummary] = []
         for publisher in self.publisher_ids():
-            cards = by_name(c for c in listed if c.publisher == publisher)
+            cards = by_name(by_publisher.get(publisher, []))
             name = publisher_name(self.published, publisher)
             entry = self.published.catalog.settings.publishers.get(publisher)
             page = publisher_path(publisher) + "index.html"
@@ -360,7 +377,7 @@ class Pages:
                 "monogram": monogram(name),
                 "hue": hue(publisher),
             }
-            yield page, self.render("publisher.html", context)
+            yield self._deferred(page, "publisher.html", context)
             summaries.append(
                 {
                     "id": publisher,
