@@ -205,36 +205,33 @@ def is_secret_name(name: str) -> bool:
 
 def scan_values(path: str, doc: LoadedYaml) -> Iterator[Diagnostic]:
     """Random-looking values under secret-sounding keys, anywhere in a YAML document."""
-    for where, key, value in _string_items(doc.value):
-        if is_secret_name(key) and looks_secret(value):
-            at = doc.position(where)
-            yield Diagnostic(
-                path,
-                at.line,
-                at.column,
-                Severity.ERROR,
-                "secret-value",
-                f"`{key}` holds what looks like a credential: {mask(value)}",
-                "remove it and revoke it; consumers supply their own credentials when they install",
-            )
+    for where, key, value in _secret_looking(doc.value, ()):
+        at = doc.position(where)
+        yield Diagnostic(
+            path,
+            at.line,
+            at.column,
+            Severity.ERROR,
+            "secret-value",
+            f"`{key}` holds what looks like a credential: {mask(value)}",
+            "remove it and revoke it; consumers supply their own credentials when they install",
+        )
 
 
-def _string_items(value: Any) -> Iterator[tuple[YamlPath, str, str]]:
-    """(path, key, value) of every string value under a string key, at any depth, in
-    document order."""
-    stack: list[tuple[YamlPath, Any]] = [((), value)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, dict):
-            children = list(node.items())
-        elif isinstance(node, list):
-            children = list(enumerate(node))
-        else:
-            key = path[-1] if path else None
-            if isinstance(key, str) and isinstance(node, str):
-                yield path, key, node
-            continue
-        stack.extend(((*path, k), item) for k, item in reversed(children))
+def _secret_looking(node: Any, path: YamlPath) -> Iterator[tuple[YamlPath, str, str]]:
+    """(path, key, value) of each string under a secret-sounding key, in document order. A
+    path is only made for collections and hits (the loader bounds the depth)."""
+    if isinstance(node, dict):
+        for key, item in node.items():
+            if isinstance(item, str):
+                if isinstance(key, str) and is_secret_name(key) and looks_secret(item):
+                    yield (*path, key), key, item
+            elif isinstance(item, (dict, list)):
+                yield from _secret_looking(item, (*path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            if isinstance(item, (dict, list)):
+                yield from _secret_looking(item, (*path, index))
 
 
 def auth_secret_fields(auth: Mapping[str, Any]) -> list[str]:
