@@ -151,7 +151,7 @@ def test_every_checked_file_has_one_valid_entry(repo: GitCatalog) -> None:
     assert len(rows) == _distinct_blobs(repo) == COUNT + len(CHANGED)
     for _, _, checksum, value in rows:
         assert entry_checksum(value) == checksum
-        assert set(json.loads(value)) == {"diagnostics", "spec", "content", "dependencies"}
+        assert set(json.loads(value)) == {"diagnostics", "spec", "content", "dependencies", "slim"}
 
 
 def test_a_second_run_reads_every_entry_and_rewrites_none(repo: GitCatalog, clean: Outcome) -> None:
@@ -312,4 +312,44 @@ def test_a_wrong_stored_blob_id_with_a_bad_checksum_is_ignored(
     # a well-formed id of another blob, but the checksum is that of the real answer
     changed = _update(repo.root, "UPDATE blob_ids SET value = ?", b"0" * 40)
     assert changed == COUNT + len(CHANGED)
+    assert _outcome(load_catalog(repo.root)) == clean
+
+
+def test_a_deleted_integration_gets_its_whole_snapshot_despite_slim_entries(
+    repo: GitCatalog,
+) -> None:
+    """While an integration exists its published versions are cached slim (no spec); once it
+    is deleted, its record is built from a whole snapshot, checked afresh."""
+    slim = [row for row in _rows(repo.root) if b'"slim":true' in row[3]]
+    assert slim  # the first run stored published versions slim
+    repo.remove("integrations/acme/app-011")
+    repo.commit("2024-05-01T08:00:00Z", message="delete app-011")
+    cached = load_catalog(repo.root)
+    uncached = load_catalog(repo.root, use_cache=False)
+    assert _outcome(cached) == _outcome(uncached)
+    tombstone = cached.catalog.get("acme/app-011")
+    assert tombstone is not None and tombstone.tombstone
+    assert tombstone.spec.name == "App 011"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'{"diagnostics":[],"spec":"{}","content":"{}","dependencies":[],"slim":true}',
+        b'{"diagnostics":[],"spec":null,"content":null,"dependencies":[],"slim":true}',
+    ],
+    ids=["slim-with-spec", "slim-without-content"],
+)
+def test_slim_entries_that_do_not_hold_up_are_ignored(
+    repo: GitCatalog, clean: Outcome, value: bytes
+) -> None:
+    checksum = entry_checksum(value)
+    changed = _update(
+        repo.root,
+        "UPDATE entries SET value = ?, checksum = ? WHERE instr(value, ?) > 0",
+        value,
+        checksum,
+        b'"slim":true',
+    )
+    assert changed > 0
     assert _outcome(load_catalog(repo.root)) == clean

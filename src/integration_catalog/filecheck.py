@@ -38,6 +38,9 @@ class FileJob:
     files: frozenset[str]
     oid: str
     data: bytes | None = None
+    # Keep only what a published version of an integration that still exists needs: its
+    # content, dependencies and first error, not its whole spec (only a tombstone needs that).
+    slim: bool = False
 
     @classmethod
     def of(cls, key: str, files: frozenset[str], data: bytes) -> FileJob:
@@ -61,6 +64,11 @@ class FileCheck:
     # `manifest.dependencies` as published, kept so old versions' dependencies can be checked
     # without parsing `content` again
     dependencies: tuple[tuple[str, str], ...] = ()
+    slim: bool = False  # the spec and all errors but the first were left out (FileJob.slim)
+
+    def slimmed(self) -> FileCheck:
+        # the first error is all a published version's warning quotes
+        return replace(self, diagnostics=tuple(self.errors[:1]), spec_json=None, slim=True)
 
     @cached_property
     def spec(self) -> IntegrationSource | None:
@@ -83,6 +91,7 @@ class FileCheck:
             "spec": self.spec_json,
             "content": None if self.content is None else self.content.decode(),
             "dependencies": [list(pair) for pair in self.dependencies],
+            "slim": self.slim,
         }
 
     @classmethod
@@ -93,6 +102,7 @@ class FileCheck:
             value["spec"],
             None if content is None else content.encode(),
             tuple((str(target), str(spec)) for target, spec in value["dependencies"]),
+            value["slim"] is True,
         )
 
 
@@ -142,7 +152,8 @@ def _canonical_or_none(value: Any) -> bytes | None:
 
 
 def _check_chunk(jobs: Sequence[FileJob], settings: Settings) -> list[FileCheck]:
-    return [check_file(job, settings) for job in jobs]
+    checks = [check_file(job, settings) for job in jobs]
+    return [c.slimmed() if job.slim else c for job, c in zip(jobs, checks, strict=True)]
 
 
 Fetch = Callable[[list[str]], dict[str, bytes]]
@@ -159,11 +170,21 @@ def run_checks(
     processes (default: one per core); `fetch` reads the blobs of jobs given without data.
     The result does not depend on the cache or on the number of workers."""
     keys = [_cache_key(cache, job) for job in jobs] if cache is not None else []
-    cached = cache.get_many(keys) if cache is not None else {}
+    # A slim job may take the whole check of the same file (a tagged file the work tree
+    # still holds), so that it is checked and stored once.
+    whole = (
+        {i: _cache_key(cache, replace(job, slim=False)) for i, job in enumerate(jobs) if job.slim}
+        if cache is not None
+        else {}
+    )
+    cached = cache.get_many([*keys, *whole.values()]) if cache is not None else {}
     results: list[FileCheck | None] = []
     for index in range(len(jobs)):
-        entry = cached.get(keys[index]) if cache is not None else None
-        results.append(_from_cache(entry))
+        found = _from_cache(cached.get(keys[index])) if cache is not None else None
+        if found is None and index in whole:
+            entire = _from_cache(cached.get(whole[index]))
+            found = entire.slimmed() if entire is not None and not entire.slim else None
+        results.append(found)
     missing = [i for i, result in enumerate(results) if result is None]
     unread = sorted({jobs[i].oid for i in missing if jobs[i].data is None})
     contents = fetch(unread) if fetch is not None and unread else {}
@@ -183,7 +204,7 @@ def run_checks(
 
 
 def _cache_key(cache: CheckCache, job: FileJob) -> str:
-    return cache.key(job.key, ",".join(sorted(job.files)), job.oid)
+    return cache.key(job.key, ",".join(sorted(job.files)), job.oid, "slim" if job.slim else "")
 
 
 def _from_cache(entry: Any) -> FileCheck | None:
@@ -195,8 +216,10 @@ def _from_cache(entry: Any) -> FileCheck | None:
         check = FileCheck.from_json(entry)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
-    unexplained = check.spec_json is None or check.content is None
+    unexplained = check.content is None or (check.spec_json is None and not check.slim)
     if (unexplained and not check.errors) or (check.spec_json and check.content is None):
+        return None
+    if check.slim and (check.spec_json is not None or len(check.diagnostics) > 1):
         return None
     return check
 
@@ -205,9 +228,24 @@ def _run(jobs: list[FileJob], settings: Settings, workers: int) -> list[FileChec
     if workers <= 1 or len(jobs) < _PARALLEL_FROM:
         return _check_chunk(jobs, settings)
     chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        done = pool.map(_check_chunk, chunks, [settings] * len(chunks))
-        return [result for chunk in done for result in chunk]
+    global _SETTINGS  # noqa: PLW0603 - inherited by the forked workers, see below
+    _SETTINGS = settings
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            done = pool.map(_check_inherited, chunks)
+            return [result for chunk in done for result in chunk]
+    finally:
+        _SETTINGS = None
+
+
+# The settings for worker processes, set just before the pool forks: a large catalog's
+# publishers would otherwise be pickled again for every chunk.
+_SETTINGS: Settings | None = None
+
+
+def _check_inherited(jobs: Sequence[FileJob]) -> list[FileCheck]:
+    assert _SETTINGS is not None
+    return _check_chunk(jobs, _SETTINGS)
 
 
 @dataclass(frozen=True)

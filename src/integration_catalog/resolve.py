@@ -194,7 +194,7 @@ def _load_snapshots(
     with BlobReader(root) as reader:
         oids = _blob_ids(names, reader, cache)
         jobs = {
-            (item.key, oid): FileJob(item.key, SNAPSHOT_FILES, oid)
+            (item.key, oid): FileJob(item.key, SNAPSHOT_FILES, oid, slim=item.key in present)
             for item, oid in zip(wanted, oids, strict=True)
             if oid is not None and (read_published or item.key not in present)
         }
@@ -205,9 +205,8 @@ def _load_snapshots(
             results = run_checks(
                 [job for _, job in chunk], settings, cache, workers, fetch=reader.contents
             )
-            for (pair, job), check in zip(chunk, results, strict=True):
-                keep = job.key not in present  # only a tombstone is built from a snapshot
-                checked[pair] = check if keep else _slim(check)
+            for (pair, _), check in zip(chunk, results, strict=True):
+                checked[pair] = check
     found: dict[str, list[Snapshot]] = {}
     for item, oid in zip(wanted, oids, strict=True):
         where = _yaml_path(item.key)
@@ -296,12 +295,6 @@ def _blob_ids(names: list[str], reader: BlobReader, cache: CheckCache | None) ->
 
 
 _OID = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
-
-
-def _slim(check: FileCheck) -> FileCheck:
-    """What a snapshot of an integration that still exists needs: no whole spec."""
-    # the first error is all the snapshot warning quotes
-    return replace(check, diagnostics=tuple(check.errors[:1]), spec_json=None)
 
 
 def _yaml_path(key: str) -> str:
