@@ -14,8 +14,9 @@ import hashlib
 import json
 import os
 import shutil
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
@@ -172,23 +173,27 @@ def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: i
     pending: list[tuple[Deferred, Path]] = []
     count = 0
     made: set[Path] = set()
-    for entry in files:
-        rel = output_path(entry)
-        parts = _safe_relative(rel).parts
-        target, old = staging.joinpath(*parts), out.joinpath(*parts)
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        count += 1
-        if isinstance(entry, Deferred):
-            fingerprints[rel] = entry.fingerprint
-            if previous.get(rel) != entry.fingerprint or not _carry_over(old, target):
-                pending.append((entry, target))
-                if len(pending) >= _BATCH:  # bounded: never every page in memory at once
-                    _render_pending(pending, workers)
-        elif not (_same_file(old, entry[1]) and _carry_over(old, target)):
-            _write_new(target, entry[1])
-    _render_pending(pending, workers)
+    writer = _Writer()
+    try:
+        for entry in files:
+            rel = output_path(entry)
+            parts = _safe_relative(rel).parts
+            target, old = staging.joinpath(*parts), out.joinpath(*parts)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            count += 1
+            if isinstance(entry, Deferred):
+                fingerprints[rel] = entry.fingerprint
+                if previous.get(rel) != entry.fingerprint or not _carry_over(old, target):
+                    pending.append((entry, target))
+                    if len(pending) >= _BATCH:  # bounded: never every page in memory at once
+                        _render_pending(pending, workers, writer)
+            elif not (_same_file(old, entry[1]) and _carry_over(old, target)):
+                writer.write(target, entry[1])
+        _render_pending(pending, workers, writer)
+    finally:
+        writer.finish()
     marker = {
         "builtBy": "integration-catalog",
         "note": _MARKER_NOTE,
@@ -198,10 +203,42 @@ def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: i
     return count
 
 
-def _render_pending(pending: list[tuple[Deferred, Path]], workers: int) -> None:
+class _Writer:
+    """Creates files on a few threads. On a journaling file system each creation mostly
+    waits for the disk, and files in different directories can be created at once."""
+
+    _THREADS = 4
+    _IN_FLIGHT = 512  # bounded: the bytes waiting to be written stay few
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._waiting: deque[Future[None]] = deque()
+
+    def write(self, target: Path, data: bytes) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._THREADS, thread_name_prefix="catalog-write")
+        self._waiting.append(self._pool.submit(_write_new, target, data))
+        while len(self._waiting) > self._IN_FLIGHT:
+            self._waiting.popleft().result()  # raises the first write's error
+
+    def finish(self) -> None:
+        """Wait for every write (raising the first error) and stop the threads: before a
+        worker process forks, and at the end."""
+        try:
+            while self._waiting:
+                self._waiting.popleft().result()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+            self._waiting.clear()
+
+
+def _render_pending(pending: list[tuple[Deferred, Path]], workers: int, writer: _Writer) -> None:
+    writer.finish()  # no writing thread may be running when the render workers fork
     rendered = _render_all([entry for entry, _ in pending], workers)
     for (_, target), data in zip(pending, rendered, strict=True):
-        _write_new(target, data)
+        writer.write(target, data)
     pending.clear()
 
 
