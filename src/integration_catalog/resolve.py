@@ -260,7 +260,7 @@ def _load_snapshots(
                 item.tag.name,
                 rfc3339(item.tag.published),
                 item.tag.commit,
-                check.content,
+                Snapshot.pack(check.content),
                 spec_json=check.spec_json,
                 dependencies=check.dependencies,
             )

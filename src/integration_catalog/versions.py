@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -179,15 +180,16 @@ def digest(manifest: Any, variables_schema: Any, auth_config: Any) -> str:
 @dataclass(frozen=True)
 class Snapshot:
     """One published version, as consumers get it in versions.json. The published fields are
-    kept as their canonical JSON (compact, and exactly what the digest covers)."""
+    kept as their canonical JSON (compact, and exactly what the digest covers), compressed:
+    a large catalog holds tens of thousands of them at once."""
 
     version: str
     tag: str
     published_at: str
     commit: str
-    # canonical JSON of {"authConfig", "manifest", "variablesSchema"}; None when the run did
-    # not read published content (`catalog validate` needs only the versions)
-    content: bytes | None
+    # pack() of the canonical JSON of {"authConfig", "manifest", "variablesSchema"}; None
+    # when the run did not read published content (`catalog validate` needs only versions)
+    packed: bytes | None
     yanked: str | None = None  # the reason, when the publisher withdrew this version
     dependencies: tuple[tuple[str, str], ...] = ()  # manifest.dependencies, as published
     # The snapshot as a whole integration when it still validates (tombstones are built from
@@ -203,11 +205,20 @@ class Snapshot:
         value: dict[str, Any] = json.loads(self._read_content)
         return value
 
+    @staticmethod
+    def pack(content: bytes) -> bytes:
+        return zlib.compress(content, 1)
+
+    @property
+    def content(self) -> bytes | None:
+        return None if self.packed is None else zlib.decompress(self.packed)
+
     @property
     def _read_content(self) -> bytes:
-        if self.content is None:
+        content = self.content
+        if content is None:
             raise RuntimeError(f"the content of {self.tag} was not read")  # a bug, not input
-        return self.content
+        return content
 
     @property
     def manifest(self) -> dict[str, Any]:
