@@ -264,6 +264,27 @@ def _meta_errors(text: str) -> tuple[jsonschema_rs.ValidationError, ...]:
     return tuple(sorted(errors, key=lambda e: list(e.instance_path)))
 
 
+_Found = tuple[tuple[YamlPath, str], ...]
+
+
+@lru_cache(maxsize=1024)
+def _formats_and_refs(text: str) -> tuple[_Found, _Found]:
+    return _walk_schema(json.loads(text))
+
+
+def _walk_schema(schema: dict[str, Any]) -> tuple[_Found, _Found]:
+    """The `format` keywords and the `$ref`/`$dynamicRef` strings of a schema, by path."""
+    formats, refs = [], []
+    for path, value in iter_paths(schema):
+        if not path or not isinstance(value, str):
+            continue
+        if path[-1] == "format" and (len(path) < 2 or path[-2] not in ("properties", "$defs")):
+            formats.append((path, value))
+        elif path[-1] in ("$ref", "$dynamicRef"):
+            refs.append((path, value))
+    return tuple(formats), tuple(refs)
+
+
 def _build_validator(schema: dict[str, Any]) -> jsonschema_rs.Validator | None:
     try:
         return jsonschema_rs.Draft202012Validator(
@@ -310,14 +331,11 @@ def _schema_rules(schema: dict[str, Any], report: _Reporter) -> Iterator[Diagnos
         )
     if errors:
         return
-    for path, value in iter_paths(schema, base):
-        if (
-            path[-1] == "format"
-            and path[-2] not in ("properties", "$defs")
-            and isinstance(value, str)
-            and value not in KNOWN_FORMATS
-            and value != "password"
-        ):  # password is the secrets rule's to report
+    formats, refs = _formats_and_refs(text) if text is not None else _walk_schema(schema)
+    for inner, value in formats:
+        path = (*base, *inner)
+        if value not in KNOWN_FORMATS and value != "password":
+            # password is the secrets rule's to report
             yield report.at(
                 path,
                 "schema-unknown-format",
@@ -326,11 +344,7 @@ def _schema_rules(schema: dict[str, Any], report: _Reporter) -> Iterator[Diagnos
                 did_you_mean(value, KNOWN_FORMATS) or "use a standard format, or a `pattern`",
                 severity=Severity.WARNING,
             )
-    remote = [
-        (path, ref)
-        for path, ref in iter_paths(schema, base)
-        if path[-1] in ("$ref", "$dynamicRef") and isinstance(ref, str) and not ref.startswith("#")
-    ]
+    remote = [((*base, *inner), ref) for inner, ref in refs if not ref.startswith("#")]
     for path, ref in remote:
         yield report.at(
             path,

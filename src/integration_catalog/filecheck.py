@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
 from multiprocessing import get_context
@@ -169,38 +169,99 @@ def run_checks(
     """Check every job, taking what the cache has and running the rest on `workers`
     processes (default: one per core); `fetch` reads the blobs of jobs given without data.
     The result does not depend on the cache or on the number of workers."""
-    keys = [_cache_key(cache, job) for job in jobs] if cache is not None else []
-    # A slim job may take the whole check of the same file (a tagged file the work tree
-    # still holds), so that it is checked and stored once.
-    whole = (
-        {i: _cache_key(cache, replace(job, slim=False)) for i, job in enumerate(jobs) if job.slim}
-        if cache is not None
-        else {}
-    )
-    cached = cache.get_many([*keys, *whole.values()]) if cache is not None else {}
-    results: list[FileCheck | None] = []
-    for index in range(len(jobs)):
-        found = _from_cache(cached.get(keys[index])) if cache is not None else None
-        if found is None and index in whole:
-            entire = _from_cache(cached.get(whole[index]))
-            found = entire.slimmed() if entire is not None and not entire.slim else None
-        results.append(found)
-    missing = [i for i, result in enumerate(results) if result is None]
-    unread = sorted({jobs[i].oid for i in missing if jobs[i].data is None})
-    contents = fetch(unread) if fetch is not None and unread else {}
-    todo = [
-        jobs[i] if jobs[i].data is not None else replace(jobs[i], data=contents[jobs[i].oid])
-        for i in missing
-    ]
-    fresh = _run(todo, settings, workers or os.cpu_count() or 1)
-    for index, result in zip(missing, fresh, strict=True):
-        results[index] = result
-    if cache is not None and missing:
-        cache.put_many(
-            (keys[i], fresh_result.to_json())
-            for i, fresh_result in zip(missing, fresh, strict=True)
+    with Checker(settings, cache, workers, fetch) as checker:
+        return checker.finish(checker.start(jobs))
+
+
+@dataclass
+class CheckBatch:
+    jobs: Sequence[FileJob]
+    keys: list[str]
+    results: list[FileCheck | None]
+    missing: list[int]  # indices of the jobs being checked
+    running: list[Future[list[FileCheck]]]
+
+
+class Checker:
+    """Checks batches of jobs: what the cache lacks runs on worker processes, forked once (on
+    first need) for all batches. `start` hands a batch to the workers and returns at once,
+    so the next batch can be read while they work; `finish` waits for it and stores what
+    was found."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        cache: CheckCache | None,
+        workers: int | None = None,
+        fetch: Fetch | None = None,
+    ) -> None:
+        self._settings, self._cache, self._fetch = settings, cache, fetch
+        self._workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Checker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _SETTINGS  # noqa: PLW0603 - see _SETTINGS
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            _SETTINGS = None
+
+    def start(self, jobs: Sequence[FileJob]) -> CheckBatch:
+        cache = self._cache
+        keys = [_cache_key(cache, job) for job in jobs] if cache is not None else []
+        # A slim job may take the whole check of the same file (a tagged file the work tree
+        # still holds), so that it is checked and stored once.
+        whole = (
+            {
+                i: _cache_key(cache, replace(job, slim=False))
+                for i, job in enumerate(jobs)
+                if job.slim
+            }
+            if cache is not None
+            else {}
         )
-    return [r for r in results if r is not None]
+        cached = cache.get_many([*keys, *whole.values()]) if cache is not None else {}
+        results: list[FileCheck | None] = []
+        for index in range(len(jobs)):
+            found = _from_cache(cached.get(keys[index])) if cache is not None else None
+            if found is None and index in whole:
+                entire = _from_cache(cached.get(whole[index]))
+                found = entire.slimmed() if entire is not None and not entire.slim else None
+            results.append(found)
+        missing = [i for i, result in enumerate(results) if result is None]
+        unread = sorted({jobs[i].oid for i in missing if jobs[i].data is None})
+        contents = self._fetch(unread) if self._fetch is not None and unread else {}
+        todo = [
+            jobs[i] if jobs[i].data is not None else replace(jobs[i], data=contents[jobs[i].oid])
+            for i in missing
+        ]
+        return CheckBatch(jobs, keys, results, missing, self._submit(todo))
+
+    def finish(self, batch: CheckBatch) -> list[FileCheck]:
+        fresh = [check for future in batch.running for check in future.result()]
+        for index, result in zip(batch.missing, fresh, strict=True):
+            batch.results[index] = result
+        if self._cache is not None and batch.missing:
+            self._cache.put_many(
+                (batch.keys[i], check.to_json())
+                for i, check in zip(batch.missing, fresh, strict=True)
+            )
+        return [r for r in batch.results if r is not None]
+
+    def _submit(self, todo: list[FileJob]) -> list[Future[list[FileCheck]]]:
+        if self._workers <= 1 or len(todo) < _PARALLEL_FROM:
+            done: Future[list[FileCheck]] = Future()
+            done.set_result(_check_chunk(todo, self._settings))
+            return [done]
+        if self._pool is None:
+            global _SETTINGS  # noqa: PLW0603 - inherited by the forked workers, see below
+            _SETTINGS = self._settings
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=get_context("fork"))
+        chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
+        return [self._pool.submit(_check_inherited, chunk) for chunk in chunks]
 
 
 def _cache_key(cache: CheckCache, job: FileJob) -> str:
@@ -222,20 +283,6 @@ def _from_cache(entry: Any) -> FileCheck | None:
     if check.slim and (check.spec_json is not None or len(check.diagnostics) > 1):
         return None
     return check
-
-
-def _run(jobs: list[FileJob], settings: Settings, workers: int) -> list[FileCheck]:
-    if workers <= 1 or len(jobs) < _PARALLEL_FROM:
-        return _check_chunk(jobs, settings)
-    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
-    global _SETTINGS  # noqa: PLW0603 - inherited by the forked workers, see below
-    _SETTINGS = settings
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            done = pool.map(_check_inherited, chunks)
-            return [result for chunk in done for result in chunk]
-    finally:
-        _SETTINGS = None
 
 
 # The settings for worker processes, set just before the pool forks: a large catalog's

@@ -13,7 +13,7 @@ from typing import Any
 from .cache import CheckCache
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings
 from .diagnostics import Diagnostic, Severity
-from .filecheck import SNAPSHOT_FILES, FileCheck, FileJob, SourceIntegration, run_checks
+from .filecheck import SNAPSHOT_FILES, CheckBatch, Checker, FileCheck, FileJob, SourceIntegration
 from .gitrepo import (
     BlobReader,
     DirHistory,
@@ -199,14 +199,19 @@ def _load_snapshots(
             if oid is not None and (read_published or item.key not in present)
         }
         checked: dict[tuple[str, str], FileCheck] = {}
-        pairs = list(jobs.items())
-        for start in range(0, len(pairs), _CHUNK):  # a chunk at a time: memory stays bounded
-            chunk = pairs[start : start + _CHUNK]
-            results = run_checks(
-                [job for _, job in chunk], settings, cache, workers, fetch=reader.contents
-            )
-            for (pair, _), check in zip(chunk, results, strict=True):
-                checked[pair] = check
+        pairs = list(jobs)
+        # A chunk at a time, so memory stays bounded; the next chunk is read from git and
+        # the cache while the workers check this one.
+        with Checker(settings, cache, workers, fetch=reader.contents) as checker:
+            running: list[tuple[list[tuple[str, str]], CheckBatch]] = []
+            for start in range(0, len(pairs), _CHUNK):
+                chunk = pairs[start : start + _CHUNK]
+                running.append((chunk, checker.start([jobs[pair] for pair in chunk])))
+                if len(running) > 1:
+                    done, batch = running.pop(0)
+                    checked.update(zip(done, checker.finish(batch), strict=True))
+            for done, batch in running:
+                checked.update(zip(done, checker.finish(batch), strict=True))
     found: dict[str, list[Snapshot]] = {}
     for item, oid in zip(wanted, oids, strict=True):
         where = _yaml_path(item.key)
