@@ -55,7 +55,13 @@ def test_a_narrowed_validate_is_narrowed_from_the_reused_findings(repo: GitCatal
     _edit(repo)  # an error in one integration, so that narrowing shows
     whole, _ = _checked(repo.root)
     assert any(d.path == WIDGET for d in whole[0])  # type: ignore[attr-defined]
-    for only in (Path(WIDGET).parent, Path("integrations/stripe/payments")):
+    for only in (
+        Path(WIDGET).parent,
+        Path(WIDGET),
+        Path("integrations/aeontel"),
+        Path("integrations/stripe/payments/README.md"),
+        Path("catalog.yaml"),
+    ):
         narrowed, reused = _checked(repo.root, repo.root / only)
         assert reused and narrowed == _fresh(repo.root, repo.root / only)
 

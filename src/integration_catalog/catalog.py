@@ -13,6 +13,7 @@ from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic
 from .filecheck import FileJob, SourceIntegration, check_file, run_checks
 from .icons import MAX_ICON_BYTES, check_icon
+from .model import is_valid_name
 from .policy import check_policy
 from .resolve import Resolved, resolve
 from .secrets import redact, scan_text
@@ -164,11 +165,39 @@ def check_catalog(
             record = {"diagnostics": [d.as_json() for d in found[0]], "files": found[1]}
             remember(root, "validate", key, record)
     diagnostics, files = found
-    selection = _selection(root, only, discover(root)[0]) if only else None
+    only = list(only)
+    selection = _selection(root, only, _sources_named(root, only)) if only else None
     if selection is None:
         return CheckReport(diagnostics, files, reused)
     chosen = [d for d in diagnostics if _in_selection(d.path, selection)]
     return CheckReport(chosen, len(selection), reused)
+
+
+def _sources_named(root: Path, only: list[Path]) -> list[SourceDir]:
+    """The integration directories the given paths can name: when each path lies inside one
+    integration's directory, those directories (as `discover` would find them) without
+    walking the whole catalog; else every one."""
+    found: list[SourceDir] = []
+    for path in only:
+        absolute = path.resolve() if path.exists() or path.is_absolute() else root / path
+        try:
+            parts = absolute.resolve().relative_to(root).parts
+        except ValueError:
+            return discover(root)[0]  # _selection says what is wrong with it
+        if len(parts) < 3 or parts[0] != INTEGRATIONS_DIR:
+            return discover(root)[0]
+        publisher, slug = parts[1], parts[2]
+        base = root / INTEGRATIONS_DIR
+        if all(
+            is_valid_name(name) and not name.startswith(".") and _real_dir(directory)
+            for name, directory in ((publisher, base / publisher), (slug, base / publisher / slug))
+        ):
+            found.append(SourceDir(publisher, slug, frozenset()))
+    return found
+
+
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
 
 
 def _findings(record: dict[str, Any] | None) -> tuple[list[Diagnostic], int] | None:

@@ -168,31 +168,33 @@ def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: i
     files that must be rendered are rendered on `workers` processes."""
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    previous = _previous_fingerprints(out) if out.is_dir() else {}
+    carry = out.is_dir()  # a first build has nothing to carry over: no look at each old path
+    previous = _previous_fingerprints(out) if carry else {}
     fingerprints: dict[str, str] = {}
     pending: list[tuple[Deferred, Path]] = []
     count = 0
-    made: set[Path] = set()
     writer = _Writer()
+    renderer = _Renderer(workers, writer)
     try:
         for entry in files:
             rel = output_path(entry)
             parts = _safe_relative(rel).parts
             target, old = staging.joinpath(*parts), out.joinpath(*parts)
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
             count += 1
             if isinstance(entry, Deferred):
                 fingerprints[rel] = entry.fingerprint
-                if previous.get(rel) != entry.fingerprint or not _carry_over(old, target):
+                if previous.get(rel) != entry.fingerprint or not (
+                    carry and _carry_over(old, target)
+                ):
                     pending.append((entry, target))
                     if len(pending) >= _BATCH:  # bounded: never every page in memory at once
-                        _render_pending(pending, workers, writer)
-            elif not (_same_file(old, entry[1]) and _carry_over(old, target)):
+                        renderer.submit(pending)
+            elif not (carry and _same_file(old, entry[1]) and _carry_over(old, target)):
                 writer.write(target, entry[1])
-        _render_pending(pending, workers, writer)
+        renderer.submit(pending)
+        renderer.finish()
     finally:
+        renderer.close()
         writer.finish()
     marker = {
         "builtBy": "integration-catalog",
@@ -234,16 +236,65 @@ class _Writer:
             self._waiting.clear()
 
 
-def _render_pending(pending: list[tuple[Deferred, Path]], workers: int, writer: _Writer) -> None:
-    writer.finish()  # no writing thread may be running when the render workers fork
-    rendered = _render_all([entry for entry, _ in pending], workers)
-    for (_, target), data in zip(pending, rendered, strict=True):
-        writer.write(target, data)
-    pending.clear()
+class _Renderer:
+    """Renders batches of deferred files on worker processes while the build goes on making
+    the next batch: each batch gets a pool forked when it starts (the workers inherit its
+    files, whose render functions need not be picklable), and is written out when the next
+    one is ready, or at the end."""
+
+    def __init__(self, workers: int, writer: _Writer) -> None:
+        self._workers, self._writer = workers, writer
+        self._running: tuple[ProcessPoolExecutor, Iterator[bytes], list[Path]] | None = None
+
+    def submit(self, pending: list[tuple[Deferred, Path]]) -> None:
+        deferred, targets = [entry for entry, _ in pending], [target for _, target in pending]
+        pending.clear()
+        if self._workers <= 1 or len(deferred) < _PARALLEL_FROM:
+            for entry, target in zip(deferred, targets, strict=True):
+                self._writer.write(target, entry.render())
+            return
+        # Only this thread may run when the workers fork: the previous batch's pool ends
+        # (its files written) and the writing threads stop first.
+        self.finish()
+        self._writer.finish()
+        global _RENDERING  # noqa: PLW0603 - handed to the forked workers, see above
+        _RENDERING = deferred
+        pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=get_context("fork"))
+        try:  # with fork, submitting starts every worker: they have this batch now
+            results = pool.map(_render_one, range(len(deferred)), chunksize=32)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            _RENDERING = []
+        self._running = pool, results, targets
+
+    def close(self) -> None:
+        """Stop rendering without writing (the build failed)."""
+        if self._running is not None:
+            self._running[0].shutdown(wait=True, cancel_futures=True)
+            self._running = None
+
+    def finish(self) -> None:
+        """Write out the batch being rendered, if any."""
+        if self._running is None:
+            return
+        pool, results, targets = self._running
+        self._running = None
+        try:
+            for target, data in zip(targets, results, strict=True):
+                self._writer.write(target, data)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _write_new(target: Path, data: bytes) -> None:
-    with target.open("xb") as handle:  # a path written twice is a bug: fail loudly
+    try:
+        handle = target.open("xb")  # a path written twice is a bug: fail loudly
+    except FileNotFoundError:  # the first file of its directory (made here, on a thread)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = target.open("xb")
+    with handle:
         handle.write(data)
 
 
@@ -256,20 +307,6 @@ _BATCH = 1024
 
 def _render_one(index: int) -> bytes:
     return _RENDERING[index].render()
-
-
-def _render_all(deferred: list[Deferred], workers: int) -> Iterator[bytes]:
-    if workers <= 1 or len(deferred) < _PARALLEL_FROM:
-        for entry in deferred:
-            yield entry.render()
-        return
-    global _RENDERING  # noqa: PLW0603 - handed to the forked workers, see above
-    _RENDERING = deferred
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            yield from pool.map(_render_one, range(len(deferred)), chunksize=32)
-    finally:
-        _RENDERING = []
 
 
 def _same_file(old: Path, data: bytes) -> bool:
@@ -285,7 +322,11 @@ def _carry_over(old: Path, target: Path) -> bool:
     try:
         if old.is_symlink() or not old.is_file():
             return False
-        os.link(old, target)
+        try:
+            os.link(old, target)
+        except FileNotFoundError:  # the first file of its directory
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(old, target)
     except OSError:
         return False  # another file system, or links not allowed: write it instead
     return True

@@ -174,7 +174,12 @@ def canonical_json(value: Any) -> bytes:
 
 def digest(manifest: Any, variables_schema: Any, auth_config: Any) -> str:
     content = {"authConfig": auth_config, "manifest": manifest, "variablesSchema": variables_schema}
-    return "sha256:" + hashlib.sha256(canonical_json(content)).hexdigest()
+    return content_digest(canonical_json(content))
+
+
+def content_digest(content: bytes) -> str:
+    """The digest of a version's canonical JSON, as versions.json gives it."""
+    return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,7 @@ class Snapshot:
 
     @property
     def digest(self) -> str:
-        return "sha256:" + hashlib.sha256(self._read_content).hexdigest()
+        return content_digest(self._read_content)
 
     @property
     def published(self) -> dict[str, Any]:
@@ -245,7 +250,8 @@ class Snapshot:
             return None
 
     def as_json(self) -> dict[str, Any]:
-        published = self.published
+        content = self._read_content
+        published: dict[str, Any] = json.loads(content)
         return {
             "version": self.version,
             "tag": self.tag,
@@ -254,6 +260,6 @@ class Snapshot:
             "manifest": published["manifest"],
             "variablesSchema": published["variablesSchema"],
             "authConfig": published["authConfig"],
-            "digest": self.digest,
+            "digest": content_digest(content),
             "yanked": {"reason": self.yanked} if self.yanked is not None else None,
         }
