@@ -324,6 +324,43 @@ def targets_table(results: list[SizeResult]) -> list[str]:
     return lines
 
 
+# What makes the figures above, for readers of the report (not measured by this run).
+HOW = [
+    "- **Unchanged inputs, no work.** `validate` and `build` first take a digest of "
+    "everything they read: the code and its libraries, the options, `HEAD` and every tag "
+    "(two git processes), and every file under the catalog root by its metadata (mode, size, "
+    "inode, change times, as git's index does; by content when it changed in the last two "
+    "seconds, since the clock ticks coarsely). When it matches the last run's, `validate` "
+    "repeats that run's findings (narrowed to the paths given) and `build` leaves the output "
+    "tree as it is, provided the tree still has every file, time and inode it was left with. "
+    "That is the *warm* and *nothing changed* rows: make's answer, where Hugo renders every "
+    "page again. Any change (a file, a tag, a commit, an option, the templates, a file of the "
+    "output) makes the whole run happen; *validate after one integration changed* and "
+    "*rebuild after one integration changed* show that cost.",
+    "- **`validate` reads the work tree.** Published versions are known by their tags (and "
+    "whether each tagged commit holds the file, one `git cat-file --batch-check` answer per "
+    "tag, cached by commit); their content is read and checked by `build` and by "
+    "`validate --published`.",
+    "- **Each file checked once.** Results are cached by blob in `.catalog-cache/` (sqlite, "
+    "a checksum per entry; a damaged or foreign entry is ignored). Published versions of "
+    "integrations that still exist are kept slim (content, dependencies, first error).",
+    "- **Fast loading of clean files.** A file that passes cheap screens (no anchors, tags, "
+    "escapes, YAML 1.1 words or unusual numbers, …) is parsed by yaml-rs and its value checked "
+    "against the same rules; positions come from the strict loader only when a diagnostic "
+    "needs one. Every other file takes the strict loader. Per 60-line file: 0.12 ms instead "
+    "of 0.63 ms.",
+    "- **Work shared across files.** A JSON Schema validator, the meta-schema's verdict and a "
+    "schema's formats and references are worked out once per distinct schema; versions and "
+    "ranges are parsed once per text; look-alike names are found through publishers that "
+    "share a slug.",
+    "- **Both cores.** Checks run on a process pool forked once per phase, the next chunk "
+    "read from git and the cache while the workers check this one; pages render on worker "
+    "processes while the next batch is made; files are created on threads. Pages whose "
+    "inputs did not change are carried over from the previous tree as hard links.",
+    "- **Memory.** Published content is kept compressed; pages stream to disk in batches.",
+]
+
+
 def markdown(results: list[SizeResult], machine_lines: list[str], command: str) -> str:
     sections = [
         "# Performance",
@@ -355,6 +392,10 @@ def markdown(results: list[SizeResult], machine_lines: list[str], command: str) 
         "## Targets",
         "",
         *targets_table(results),
+        "",
+        "## How",
+        "",
+        *HOW,
         "",
         "## Output",
         "",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,18 @@ def test_a_change_that_keeps_size_and_modification_time_is_noticed(repo: GitCata
     found, reused = _checked(repo.root)
     assert not reused and found == _fresh(repo.root)
     assert any(d.path == WIDGET for d in found[0])  # type: ignore[attr-defined]
+
+
+def test_findings_made_while_files_were_recent_are_reused_once_they_settle(
+    repo: GitCatalog,
+) -> None:
+    """Right after files change their times cannot be trusted, so their content is compared;
+    the record made then still serves once the times can be trusted."""
+    _edit(repo, "Aeontel Core Auth 3")
+    first, reused = _checked(repo.root)  # the edited file is recent: compared by content
+    assert not reused
+    again, reused = _checked(repo.root)
+    assert reused and again == first
+    time.sleep(2.2)  # the edited file's times are now old enough to trust
+    settled, reused = _checked(repo.root)
+    assert reused and settled == first == _fresh(repo.root)

@@ -17,7 +17,7 @@ from .output import OutputFile, check_out_dir, tree_digest, write_tree
 from .previous import check_immutable, load_previous
 from .site import site_files
 from .site.render import template_dir, templates_digest
-from .uptodate import input_digest, recall, remember
+from .uptodate import Inputs, read_inputs, recall, remember
 from .versions import rfc3339
 
 Progress = Callable[[Iterable[OutputFile], int], Iterable[OutputFile]]
@@ -51,7 +51,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     # Phase 0: if nothing the build reads changed since it made --out, and --out is as it left
     # it, the build would write the same tree: keep it.
     inputs = _inputs(root, options)
-    kept = _kept(root, options.out, inputs, started) if inputs is not None else None
+    kept = _kept(options.out, inputs, started) if inputs is not None else None
     if kept is not None:
         return kept
     # Phase 1: read and validate everything. Any error ends the build before a byte is written.
@@ -84,7 +84,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
 
     def remember_tree(out: Path) -> None:
         if inputs is not None:
-            remember(root, _record_name(out), inputs, {**record, "tree": tree_digest(out)})
+            remember(_record_name(out), inputs, {**record, "tree": tree_digest(out)})
 
     written = write_tree(options.out, files, after=remember_tree)
     return BuildResult(
@@ -97,13 +97,13 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     )
 
 
-def _inputs(root: Path, options: BuildOptions) -> str | None:
+def _inputs(root: Path, options: BuildOptions) -> Inputs | None:
     """The digest of everything this build reads (see `uptodate`), or None when a build must
     run anyway: outside git, or with --previous (the deployed site may have changed)."""
     if options.previous is not None:
         return None
     shaping = (options.base_url, options.include_private, options.allow_shallow)
-    return input_digest(
+    return read_inputs(
         root,
         "build",
         repr(shaping),
@@ -117,10 +117,10 @@ def _record_name(out: Path) -> str:
     return "build-" + hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
 
 
-def _kept(root: Path, out: Path, inputs: str, started: float) -> BuildResult | None:
+def _kept(out: Path, inputs: Inputs, started: float) -> BuildResult | None:
     """The last build's result when it was built from `inputs` and `out` is as it left it
     (no file added, removed, replaced or touched since)."""
-    recorded = recall(root, _record_name(out), inputs)
+    recorded = recall(_record_name(out), inputs)
     if recorded is None or not out.is_dir() or recorded.get("tree") != tree_digest(out):
         return None
     try:

@@ -27,7 +27,7 @@ from .source import (
     other_text_files,
     read_source,
 )
-from .uptodate import input_digest, recall, remember
+from .uptodate import read_inputs, recall, remember
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,8 @@ def check_catalog(
         f"shallow={allow_shallow}",
         f"epoch={source_date_epoch}",
     )
-    key = input_digest(root, *options) if use_cache else None
-    found = _findings(recall(root, "validate", key)) if key is not None else None
+    inputs = read_inputs(root, *options) if use_cache else None
+    found = _findings(recall("validate", inputs)) if inputs is not None else None
     reused = found is not None
     if found is None:
         result = load_catalog(
@@ -161,9 +161,9 @@ def check_catalog(
             use_cache=use_cache,
         )
         found = result.diagnostics, result.files_checked
-        if key is not None:
+        if inputs is not None:
             record = {"diagnostics": [d.as_json() for d in found[0]], "files": found[1]}
-            remember(root, "validate", key, record)
+            remember("validate", inputs, record)
     diagnostics, files = found
     only = list(only)
     selection = _selection(root, only, _sources_named(root, only)) if only else None

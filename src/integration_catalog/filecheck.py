@@ -4,6 +4,7 @@ that did not change since its last tag is checked once."""
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -259,7 +260,10 @@ class Checker:
         if self._pool is None:
             global _SETTINGS  # noqa: PLW0603 - inherited by the forked workers, see below
             _SETTINGS = self._settings
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=get_context("fork"))
+            # gc.freeze: the cycle collector would walk (and so copy) every inherited page
+            self._pool = ProcessPoolExecutor(
+                self._workers, mp_context=get_context("fork"), initializer=gc.freeze
+            )
         chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
         return [self._pool.submit(_check_inherited, chunk) for chunk in chunks]
 

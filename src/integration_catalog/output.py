@@ -9,6 +9,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import gc
 import glob
 import hashlib
 import json
@@ -259,7 +260,10 @@ class _Renderer:
         self._writer.finish()
         global _RENDERING  # noqa: PLW0603 - handed to the forked workers, see above
         _RENDERING = deferred
-        pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=get_context("fork"))
+        # gc.freeze: the cycle collector would walk (and so copy) every inherited page
+        pool = ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=get_context("fork"), initializer=gc.freeze
+        )
         try:  # with fork, submitting starts every worker: they have this batch now
             results = pool.map(_render_one, range(len(deferred)), chunksize=32)
         except BaseException:

@@ -2,10 +2,10 @@
 
 A run reads the code and its libraries, the files under the catalog root (`catalog.yaml`,
 `publishers.yaml`, everything under `integrations/`), and git (HEAD, the history it reaches,
-the tags). The digest here covers all of them (files by their metadata, as git's index does);
-running `validate` or `build` again with the same digest reuses the previous findings (and, for
-a build, the previous output tree), as make does. Outside a git repository there is no digest:
-times come from the clock."""
+the tags). The digest here covers all of them (files by their metadata, as git's index does,
+and by content while their metadata is too recent to trust); running `validate` or `build`
+again with the same digest reuses the previous findings (and, for a build, the previous output
+tree), as make does. Outside a git repository there is no digest: times come from the clock."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import stat
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,21 @@ _LIBRARIES = (
 _RUNS_DIR = "runs"
 
 
-def input_digest(root: Path, *settings: str) -> str | None:
-    """A digest of everything a run reads, and of `settings` (the options that shape its
-    result); None when the catalog is not in a git repository."""
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a run reads, as of one moment. `key` covers it, files by their metadata;
+    `racy` holds the content digest of each file changed so recently (in the last two
+    seconds) that a later change could leave the same metadata, the clock ticking coarsely."""
+
+    root: Path
+    settings: tuple[str, ...]
+    key: str
+    racy: dict[str, str]
+
+
+def read_inputs(root: Path, *settings: str) -> Inputs | None:
+    """What a run reads, with `settings` (the options that shape its result); None when the
+    catalog is not in a git repository."""
     refs = refs_fingerprint(root)
     if refs is None:
         return None
@@ -52,9 +65,12 @@ def input_digest(root: Path, *settings: str) -> str | None:
     for part in (code_fingerprint(), sys.version, *_library_versions(), *settings):
         digest.update(part.encode() + b"\0")
     digest.update(refs)
-    for chunk in _catalog_files(root):
-        digest.update(chunk)
-    return digest.hexdigest()
+    racy: dict[str, str] = {}
+    recent = time.time_ns() - _RACY_NS
+    for name in (CATALOG_FILE, PUBLISHERS_FILE, ".mailmap", INTEGRATIONS_DIR):
+        for chunk in _entry(f"{root}/{name}", name, recent, racy):
+            digest.update(chunk)
+    return Inputs(root, settings, digest.hexdigest(), racy)
 
 
 def _library_versions() -> list[str]:
@@ -67,20 +83,13 @@ def _library_versions() -> list[str]:
     return found
 
 
-def _catalog_files(root: Path) -> Iterator[bytes]:
-    """Every file a run may read, in a fixed order: its path, kind, mode, size, inode and
-    change times (as git's index and make do), and its content if it changed so recently that
-    a later change could leave the same times (the clock ticks coarsely)."""
-    recent = time.time_ns() - _RACY_NS
-    for name in (CATALOG_FILE, PUBLISHERS_FILE, ".mailmap"):
-        yield from _entry(f"{root}/{name}", name, recent)
-    yield from _entry(f"{root}/{INTEGRATIONS_DIR}", INTEGRATIONS_DIR, recent)
-
-
 _RACY_NS = 2_000_000_000
 
 
-def _entry(path: str, rel: str, recent: int) -> Iterator[bytes]:
+def _entry(path: str, rel: str, recent: int, racy: dict[str, str]) -> Iterator[bytes]:
+    """A file's path, kind, mode, size, inode and change times (as git's index and make use
+    them), a directory's entries, a link's target; the content of recent files goes to
+    `racy`."""
     try:
         info = os.lstat(path)
     except OSError as error:
@@ -99,23 +108,34 @@ def _entry(path: str, rel: str, recent: int) -> Iterator[bytes]:
             yield f"unreadable {error.errno}\n".encode()
             return
         for name in names:
-            yield from _entry(f"{path}/{name}", f"{rel}/{name}", recent)
+            yield from _entry(f"{path}/{name}", f"{rel}/{name}", recent, racy)
     elif stat.S_ISLNK(info.st_mode):
         with contextlib.suppress(OSError):
             yield os.fsencode(Path(path).readlink())
     elif stat.S_ISREG(info.st_mode) and max(info.st_mtime_ns, info.st_ctime_ns) >= recent:
-        try:  # never opened unless regular: a FIFO would block
-            yield Path(path).read_bytes()
-        except OSError as error:
-            yield f"unreadable {error.errno}\n".encode()
+        racy[rel] = _content_digest(path)  # never opened unless regular: a FIFO would block
 
 
-def recall(root: Path, name: str, key: str) -> dict[str, Any] | None:
-    """What the last run called `name` recorded under `key`, if its record is intact."""
+def _content_digest(path: str) -> str:
     try:
-        record = json.loads((root / CACHE_DIR / _RUNS_DIR / f"{name}.json").read_bytes())
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as error:
+        return f"unreadable {error.errno}"
+
+
+def recall(name: str, inputs: Inputs) -> dict[str, Any] | None:
+    """What the last run called `name` recorded, if it read the same inputs and its record
+    is intact."""
+    try:
+        path = inputs.root / CACHE_DIR / _RUNS_DIR / f"{name}.json"
+        record = json.loads(path.read_bytes())
         body = record["body"]
-        if record["checksum"] != entry_checksum(body.encode()) or record["key"] != key:
+        if record["checksum"] != entry_checksum(body.encode()) or record["key"] != inputs.key:
+            return None
+        racy = record["racy"]
+        # A file recent now was recent when the record was made (its metadata is the same):
+        # its content decides.
+        if any(racy.get(rel) != content for rel, content in inputs.racy.items()):
             return None
         value = json.loads(body)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -123,10 +143,23 @@ def recall(root: Path, name: str, key: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def remember(root: Path, name: str, key: str, value: dict[str, Any]) -> None:
-    """Record a run's findings; a cache that cannot be written is no error."""
+def remember(name: str, inputs: Inputs, value: dict[str, Any]) -> None:
+    """Record what a run that read `inputs` found, unless something it reads changed while
+    it ran (then the next run does the work again). A cache that cannot be written is no
+    error."""
+    now = read_inputs(inputs.root, *inputs.settings)
+    if now is None or now.key != inputs.key:
+        return
+    root = inputs.root
+    if any(_content_digest(f"{root}/{rel}") != content for rel, content in inputs.racy.items()):
+        return
     body = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    record = {"key": key, "checksum": entry_checksum(body.encode()), "body": body}
+    record = {
+        "key": inputs.key,
+        "racy": inputs.racy,
+        "checksum": entry_checksum(body.encode()),
+        "body": body,
+    }
     directory = root / CACHE_DIR / _RUNS_DIR
     with contextlib.suppress(OSError):
         directory.mkdir(parents=True, exist_ok=True)
