@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from build_support import BASE_URL, REPO_ROOT, build_ok, cli, sample_repo, tree_
 from gitrepo_fixtures import GitCatalog
 from integration_catalog.build import BuildOptions, build
 from integration_catalog.catalog import check_catalog, load_catalog
+from integration_catalog.uptodate import read_inputs, recall
 
 WIDGET = "integrations/aeontel/core-auth/integration.yaml"
 
@@ -134,7 +136,8 @@ def test_a_second_build_keeps_the_tree_untouched(repo: GitCatalog, tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    "change", ["edit", "tag", "base-url", "templates", "touched", "removed", "added"]
+    "change",
+    ["edit", "tag", "base-url", "templates", "touched", "removed", "added", "empty-directory"],
 )
 def test_a_build_runs_again_when_anything_it_depends_on_changed(
     repo: GitCatalog, tmp_path: Path, change: str
@@ -159,6 +162,8 @@ def test_a_build_runs_again_when_anything_it_depends_on_changed(
         page.unlink()
     elif change == "added":
         (out / "extra.txt").write_text("not made by the build")
+    elif change == "empty-directory":
+        (out / "extra").mkdir()
     result = build(repo.root, BuildOptions(out=out, **options))  # type: ignore[arg-type]
     assert not result.up_to_date and result.written
     reference = tmp_path / "reference"
@@ -201,3 +206,34 @@ def test_findings_made_while_files_were_recent_are_reused_once_they_settle(
     time.sleep(2.2)  # the edited file's times are now old enough to trust
     settled, reused = _checked(repo.root)
     assert reused and settled == first == _fresh(repo.root)
+
+
+def test_what_git_status_reports_is_part_of_the_inputs(repo: GitCatalog) -> None:
+    """Ignore rules, index flags and attributes decide what `git status` reports dirty."""
+    (repo.root / "integrations/aeontel/core-auth/notes.tmp").write_text("scratch\n")
+    first, _ = _checked(repo.root)
+    assert "git-dirty" in [d.code for d in first[0]]  # type: ignore[attr-defined]
+    exclude = repo.root / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    exclude.write_text("*.tmp\n")
+    found, reused = _checked(repo.root)
+    assert not reused and found == _fresh(repo.root)
+    assert "git-dirty" not in [d.code for d in found[0]]  # type: ignore[attr-defined]
+
+
+def test_a_file_recent_when_recorded_is_compared_by_content_even_once_settled(
+    repo: GitCatalog,
+) -> None:
+    """A record made while a file was recent holds its content digest; a later change that
+    left the same metadata (a coarse clock) must still be noticed, so the content decides."""
+    _edit(repo, "Aeontel Core Auth 4")
+    _checked(repo.root)
+    record = json.loads((repo.root / ".catalog-cache/runs/validate.json").read_text())
+    assert WIDGET in record["racy"]
+    now = read_inputs(repo.root, "ignored")
+    assert now is not None
+    settled = replace(now, key=record["key"], racy={})  # the same metadata, no longer recent
+    assert recall("validate", settled) is not None
+    path = repo.root / WIDGET
+    path.write_text(path.read_text().replace("Core Auth 4", "Core Auth 5"))  # same size
+    assert recall("validate", settled) is None

@@ -3,6 +3,7 @@ and writes nothing; phase two renders the JSON API and the site and swaps them i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 from .api import Published, api_files
 from .catalog import LoadResult, load_catalog
 from .diagnostics import Diagnostic, Severity
+from .gitrepo import GitError
 from .output import OutputFile, check_out_dir, tree_digest, write_tree
 from .previous import check_immutable, load_previous
 from .site import site_files
@@ -83,7 +85,9 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     }
 
     def remember_tree(out: Path) -> None:
-        if inputs is not None:
+        if inputs is None:
+            return
+        with contextlib.suppress(OSError, GitError):  # no record: the next build runs in full
             remember(_record_name(out), inputs, {**record, "tree": tree_digest(out)})
 
     written = write_tree(options.out, files, after=remember_tree)
@@ -103,12 +107,16 @@ def _inputs(root: Path, options: BuildOptions) -> Inputs | None:
     if options.previous is not None:
         return None
     shaping = (options.base_url, options.include_private, options.allow_shallow)
+    try:
+        templates = templates_digest(template_dir(root))
+    except OSError:
+        return None  # the site stage says what is wrong with the templates
     return read_inputs(
         root,
         "build",
         repr(shaping),
         f"epoch={options.source_date_epoch}",
-        templates_digest(template_dir(root)),
+        templates,
     )
 
 
@@ -121,7 +129,10 @@ def _kept(out: Path, inputs: Inputs, started: float) -> BuildResult | None:
     """The last build's result when it was built from `inputs` and `out` is as it left it
     (no file added, removed, replaced or touched since)."""
     recorded = recall(_record_name(out), inputs)
-    if recorded is None or not out.is_dir() or recorded.get("tree") != tree_digest(out):
+    try:
+        if recorded is None or not out.is_dir() or recorded.get("tree") != tree_digest(out):
+            return None
+    except OSError:  # the tree changed while it was read
         return None
     try:
         diagnostics = [Diagnostic.from_json(d) for d in recorded["diagnostics"]]

@@ -19,6 +19,7 @@ from .resolve import Resolved, resolve
 from .secrets import redact, scan_text
 from .source import (
     ICON_FILES,
+    INTEGRATION_FILE,
     INTEGRATIONS_DIR,
     MAX_README_BYTES,
     README_FILE,
@@ -188,9 +189,17 @@ def _sources_named(root: Path, only: list[Path]) -> list[SourceDir]:
             return discover(root)[0]
         publisher, slug = parts[1], parts[2]
         base = root / INTEGRATIONS_DIR
-        if all(
-            is_valid_name(name) and not name.startswith(".") and _real_dir(directory)
-            for name, directory in ((publisher, base / publisher), (slug, base / publisher / slug))
+        manifest = base / publisher / slug / INTEGRATION_FILE
+        if (
+            all(
+                is_valid_name(name) and not name.startswith(".") and _real_dir(directory)
+                for name, directory in (
+                    (publisher, base / publisher),
+                    (slug, base / publisher / slug),
+                )
+            )
+            and manifest.is_file()
+            and not manifest.is_symlink()
         ):
             found.append(SourceDir(publisher, slug, frozenset()))
     return found

@@ -122,16 +122,34 @@ def _dirty_paths(root: Path, prefix: str) -> frozenset[str]:
 
 
 def refs_fingerprint(root: Path) -> bytes | None:
-    """What a run reads from git besides the history HEAD reaches: HEAD, whether the clone is
-    shallow, and every tag with the object it names (an annotated tag's object covers its date
-    and target). None outside a work tree or before the first commit."""
+    """What a run reads from git besides the files under the catalog root: HEAD, how much
+    history a shallow clone has, every tag (an annotated tag's object covers its date and
+    target) and replacement, and which paths `git status` reports (so ignore rules, index
+    flags and attributes count). None outside a work tree or before the first commit."""
     head = _run(
-        ["rev-parse", "HEAD", "--is-shallow-repository", "--show-toplevel"], root, check=False
+        [
+            "rev-parse",
+            "HEAD",
+            "--is-shallow-repository",
+            "--show-toplevel",
+            "--git-path",
+            "shallow",
+        ],
+        root,
+        check=False,
     )
     if head.returncode != 0:
         return None
-    tags = _run(["for-each-ref", "--format=%(refname)%00%(objectname)", "refs/tags"], root)
-    return head.stdout + b"\0" + tags.stdout
+    shallow_file = head.stdout.decode("utf-8", "surrogateescape").split("\n")[3:4]
+    try:
+        shallow = Path(root, shallow_file[0]).read_bytes() if shallow_file else b""
+    except OSError:
+        shallow = b""  # not shallow
+    refs = _run(
+        ["for-each-ref", "--format=%(refname)%00%(objectname)", "refs/tags", "refs/replace"], root
+    )
+    status = _run(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "."], root)
+    return b"\0\0".join((head.stdout, shallow, refs.stdout, status.stdout))
 
 
 def list_tags(root: Path, *, merged_only: bool = False) -> list[Tag]:

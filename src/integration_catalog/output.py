@@ -93,14 +93,14 @@ def write_tree(
         try:
             count = _write_all(staging, out, files, workers or os.cpu_count() or 1)
             _swap_in(staging, out)
-            if after is not None:
-                after(out)
         except OSError as error:
             raise OutputError(
                 f"writing {out} failed: {error.strerror or error}; the previous output is unchanged"
             ) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        if after is not None:
+            after(out)
     return count
 
 
@@ -135,20 +135,28 @@ def _previous_fingerprints(out: Path) -> dict[str, str]:
 
 
 def tree_digest(directory: Path) -> str:
-    """A digest of every file of the tree but the marker: path, kind, size, change times
-    and inode, so that any change to the tree since shows."""
+    """A digest of every entry of the tree but the marker: path, kind, mode, size, change
+    times, inode and a link's target, so that any change to the tree since shows. Raises
+    OSError when the tree changes while it is read."""
     digest = hashlib.sha256()
-    for current, dirs, names in os.walk(directory):
+
+    def fail(error: OSError) -> None:
+        raise error
+
+    for current, dirs, names in os.walk(directory, onerror=fail):
         dirs.sort()
         here = Path(current)
-        for name in sorted(names):
+        for name in sorted([*dirs, *names]):
             if here == directory and name == MARKER:
                 continue
-            info = (here / name).lstat()
-            rel = (here / name).relative_to(directory).as_posix()
+            path = here / name
+            info = path.lstat()
+            rel = path.relative_to(directory).as_posix()
             times = f"{info.st_mtime_ns} {info.st_ctime_ns}"
             line = f"{rel}\0{info.st_mode} {info.st_size} {times} {info.st_ino}\n"
             digest.update(line.encode("utf-8", "surrogateescape"))
+            if path.is_symlink():
+                digest.update(os.fsencode(path.readlink()) + b"\n")
     return digest.hexdigest()
 
 

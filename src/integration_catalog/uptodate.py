@@ -133,9 +133,12 @@ def recall(name: str, inputs: Inputs) -> dict[str, Any] | None:
         if record["checksum"] != entry_checksum(body.encode()) or record["key"] != inputs.key:
             return None
         racy = record["racy"]
-        # A file recent now was recent when the record was made (its metadata is the same):
-        # its content decides.
-        if any(racy.get(rel) != content for rel, content in inputs.racy.items()):
+        # A file that was recent when the record was made (or is now) may have changed since
+        # without its metadata showing it: its content decides.
+        if set(inputs.racy) - set(racy):
+            return None
+        root = inputs.root
+        if any(_content_digest(f"{root}/{rel}") != content for rel, content in racy.items()):
             return None
         value = json.loads(body)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
