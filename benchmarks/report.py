@@ -327,10 +327,12 @@ def targets_table(results: list[SizeResult]) -> list[str]:
 # What makes the figures above, for readers of the report (not measured by this run).
 HOW = [
     "- **Unchanged inputs, no work.** `validate` and `build` first take a digest of "
-    "everything they read: the code and its libraries, the options, `HEAD` and every tag "
-    "(two git processes), and every file under the catalog root by its metadata (mode, size, "
-    "inode, change times, as git's index does; by content when it changed in the last two "
-    "seconds, since the clock ticks coarsely). When it matches the last run's, `validate` "
+    "everything they read: the code and its libraries, the options, `HEAD`, a shallow "
+    "clone's depth, every tag and what `git status` reports (three git processes), and every "
+    "file under the catalog root by its metadata (mode, size, inode, change times, as git's "
+    "index does; by content too while it is recent, since the clock ticks coarsely: a file "
+    "that was recent when a record was made is compared by content whenever the record is "
+    "reused). When it matches the last run's, `validate` "
     "repeats that run's findings (narrowed to the paths given) and `build` leaves the output "
     "tree as it is, provided the tree still has every file, time and inode it was left with. "
     "That is the *warm* and *nothing changed* rows: make's answer, where Hugo renders every "
