@@ -115,12 +115,10 @@ def load_catalog(
     diagnostics.extend(check_policy(resolution.integrations, docs))
     diagnostics = [redact(d) for d in diagnostics]
     catalog = Catalog(root, settings, tuple(resolution.integrations), resolution.reference_time)
-    files = 2 + len(sources)
-    selection = _selection(root, only, sources)
-    if selection is not None:
-        diagnostics = [d for d in diagnostics if _in_selection(d.path, selection)]
-        files = len(selection)
-    return LoadResult(catalog, sorted(set(diagnostics)), files, selection)
+    diagnostics, files, selection = _narrow(
+        sorted(set(diagnostics)), 2 + len(sources), root, list(only), sources
+    )
+    return LoadResult(catalog, diagnostics, files, selection)
 
 
 @dataclass(frozen=True)
@@ -165,13 +163,26 @@ def check_catalog(
         if inputs is not None:
             record = {"diagnostics": [d.as_json() for d in found[0]], "files": found[1]}
             remember("validate", inputs, record)
-    diagnostics, files = found
     only = list(only)
-    selection = _selection(root, only, _sources_named(root, only)) if only else None
+    sources = _sources_named(root, only) if only else []
+    diagnostics, files, _ = _narrow(*found, root, only, sources)
+    return CheckReport(diagnostics, files, reused)
+
+
+def _narrow(
+    diagnostics: list[Diagnostic],
+    files: int,
+    root: Path,
+    only: list[Path],
+    sources: list[SourceDir],
+) -> tuple[list[Diagnostic], int, frozenset[str] | None]:
+    """The diagnostics of the paths given (all of them when none is) and how many files
+    they cover."""
+    selection = _selection(root, only, sources)
     if selection is None:
-        return CheckReport(diagnostics, files, reused)
+        return diagnostics, files, None
     chosen = [d for d in diagnostics if _in_selection(d.path, selection)]
-    return CheckReport(chosen, len(selection), reused)
+    return chosen, len(selection), selection
 
 
 def _sources_named(root: Path, only: list[Path]) -> list[SourceDir]:
@@ -180,33 +191,32 @@ def _sources_named(root: Path, only: list[Path]) -> list[SourceDir]:
     walking the whole catalog; else every one."""
     found: list[SourceDir] = []
     for path in only:
-        absolute = path.resolve() if path.exists() or path.is_absolute() else root / path
         try:
-            parts = absolute.resolve().relative_to(root).parts
+            parts = _given(root, path).relative_to(root).parts
         except ValueError:
             return discover(root)[0]  # _selection says what is wrong with it
         if len(parts) < 3 or parts[0] != INTEGRATIONS_DIR:
             return discover(root)[0]
-        publisher, slug = parts[1], parts[2]
-        base = root / INTEGRATIONS_DIR
-        manifest = base / publisher / slug / INTEGRATION_FILE
-        if (
-            all(
-                is_valid_name(name) and not name.startswith(".") and _real_dir(directory)
-                for name, directory in (
-                    (publisher, base / publisher),
-                    (slug, base / publisher / slug),
-                )
-            )
-            and manifest.is_file()
-            and not manifest.is_symlink()
-        ):
-            found.append(SourceDir(publisher, slug, frozenset()))
+        if _is_integration_dir(root / INTEGRATIONS_DIR, parts[1], parts[2]):
+            found.append(SourceDir(parts[1], parts[2], frozenset()))
     return found
 
 
-def _real_dir(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink()
+def _is_integration_dir(base: Path, publisher: str, slug: str) -> bool:
+    """What `discover` lists: directories with valid names, holding a regular
+    `integration.yaml`, no symbolic link on the way."""
+    manifest = base / publisher / slug / INTEGRATION_FILE
+    return (
+        all(is_valid_name(name) and not name.startswith(".") for name in (publisher, slug))
+        and not any(p.is_symlink() for p in (manifest.parent.parent, manifest.parent, manifest))
+        and manifest.is_file()
+    )
+
+
+def _given(root: Path, path: Path) -> Path:
+    """A path given on the command line: from the working directory, or else from the
+    catalog root."""
+    return path.resolve() if path.exists() or path.is_absolute() else (root / path).resolve()
 
 
 def _findings(record: dict[str, Any] | None) -> tuple[list[Diagnostic], int] | None:
@@ -255,11 +265,7 @@ def _scan_other_files(root: Path, sources: list[SourceDir]) -> list[Diagnostic]:
 
 
 def _selection(root: Path, only: Iterable[Path], sources: list[SourceDir]) -> frozenset[str] | None:
-    # A relative path is taken from the working directory, or else from the catalog root.
-    chosen = [
-        path.resolve() if path.exists() or path.is_absolute() else (root / path).resolve()
-        for path in only
-    ]
+    chosen = [_given(root, path) for path in only]
     if not chosen:
         return None
     picked: set[str] = set()

@@ -260,7 +260,12 @@ def _validator_of(text: str) -> jsonschema_rs.Validator | None:
 
 @lru_cache(maxsize=1024)
 def _meta_errors(text: str) -> tuple[jsonschema_rs.ValidationError, ...]:
-    errors = _meta_validator().iter_errors(json.loads(text))
+    return _meta_errors_of(json.loads(text))
+
+
+def _meta_errors_of(schema: dict[str, Any]) -> tuple[jsonschema_rs.ValidationError, ...]:
+    """What the Draft 2020-12 meta-schema finds wrong, in document order."""
+    errors = _meta_validator().iter_errors(schema)
     return tuple(sorted(errors, key=lambda e: list(e.instance_path)))
 
 
@@ -314,11 +319,7 @@ def _variables(
 def _schema_rules(schema: dict[str, Any], report: _Reporter) -> Iterator[Diagnostic]:
     base: YamlPath = ("variablesSchema",)
     text = _schema_text(schema)
-    errors = (
-        _meta_errors(text)
-        if text is not None
-        else sorted(_meta_validator().iter_errors(schema), key=lambda e: list(e.instance_path))
-    )
+    errors = _meta_errors(text) if text is not None else _meta_errors_of(schema)
     for error in errors:
         where = (*base, *error.instance_path)
         yield report.at(

@@ -5,6 +5,7 @@ problems (Click's own usage errors are 2 as well)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -16,6 +17,7 @@ from typing import cast
 
 import click
 
+from . import DISTRIBUTION
 from .build import BuildOptions
 from .build import build as build_catalog
 from .catalog import CheckReport, LoadResult, SelectionError, check_catalog, load_catalog
@@ -61,7 +63,7 @@ format_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="The catalog root (default: the nearest directory above holding catalog.yaml).",
 )
-@click.version_option(package_name="integration-catalog")
+@click.version_option(package_name=DISTRIBUTION)
 @click.pass_context
 def main(ctx: click.Context, root: Path | None) -> None:
     """Validate, version and publish a catalog of integrations."""
@@ -118,29 +120,30 @@ def _check_base_url(ctx: click.Context, param: click.Parameter, value: str | Non
         raise click.BadParameter(str(error)) from None
 
 
-def _load(
-    ctx: Context, paths: tuple[Path, ...], *, allow_shallow: bool, read_published: bool = True
-) -> LoadResult:
-    """Load the catalog; environment problems become exit code 2 with the reason."""
-    root = _root(ctx)
+@contextlib.contextmanager
+def _environment_errors() -> Iterator[None]:
+    """Environment problems while loading become exit code 2 with the reason."""
     try:
-        return load_catalog(
-            root,
-            paths,
-            allow_shallow=allow_shallow,
-            source_date_epoch=_source_date_epoch(),
-            read_published=read_published,
-        )
+        yield
     except (SelectionError, ShallowRepository, GitError) as error:
         raise _environment_error(str(error)) from None
+
+
+def _load(ctx: Context, *, allow_shallow: bool) -> LoadResult:
+    """The whole catalog, published versions read."""
+    root = _root(ctx)
+    with _environment_errors():
+        return load_catalog(
+            root, allow_shallow=allow_shallow, source_date_epoch=_source_date_epoch()
+        )
 
 
 def _check(
     ctx: Context, paths: tuple[Path, ...], *, allow_shallow: bool, read_published: bool
 ) -> tuple[CheckReport, Path]:
-    """`validate`'s findings; environment problems become exit code 2 with the reason."""
+    """`validate`'s findings."""
     root = _root(ctx)
-    try:
+    with _environment_errors():
         report = check_catalog(
             root,
             paths,
@@ -148,8 +151,6 @@ def _check(
             source_date_epoch=_source_date_epoch(),
             read_published=read_published,
         )
-    except (SelectionError, ShallowRepository, GitError) as error:
-        raise _environment_error(str(error)) from None
     return report, root
 
 
@@ -210,7 +211,7 @@ def validate(
 @click.pass_obj
 def versions(ctx: Context, integration: str, output_format: str, allow_shallow: bool) -> None:
     """List an integration's published versions, newest first, and which one is current."""
-    result = _load(ctx, (), allow_shallow=allow_shallow)
+    result = _load(ctx, allow_shallow=allow_shallow)
     item = result.catalog.get(integration.strip("/"))
     if item is None:
         known = [i.key for i in result.catalog.integrations]
@@ -425,7 +426,7 @@ def release(
     ctx: Context, integration: str, version: str, pre: str | None, message: str | None
 ) -> None:
     """Tag a new version of an integration at HEAD (an annotated tag; never pushed)."""
-    result = _load(ctx, (), allow_shallow=False)
+    result = _load(ctx, allow_shallow=False)
     errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
     if errors and _print(errors, result.files_checked, _default_format(), result.catalog.root):
         click.echo("catalog: fix the errors above before releasing", err=True)

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 import sys
 import time
@@ -22,24 +23,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import DISTRIBUTION
 from .cache import CACHE_DIR, code_fingerprint, entry_checksum
 from .config import CATALOG_FILE, PUBLISHERS_FILE
 from .gitrepo import refs_fingerprint
 from .source import INTEGRATIONS_DIR
 
-# The libraries whose behaviour shapes findings or output.
-_LIBRARIES = (
-    "jinja2",
-    "jsonschema-rs",
-    "markdown-it-py",
-    "node-semver",
-    "pydantic",
-    "pydantic-core",
-    "pyyaml",
-    "rfc8785",
-    "semver",
-    "yaml-rs",
-)
 _RUNS_DIR = "runs"
 
 
@@ -74,8 +63,13 @@ def read_inputs(root: Path, *settings: str) -> Inputs | None:
 
 
 def _library_versions() -> list[str]:
+    """The installed version of each library this package depends on at run time: their
+    behaviour shapes findings and output."""
     found = []
-    for name in _LIBRARIES:
+    for requirement in metadata.requires(DISTRIBUTION) or []:
+        if "extra ==" in requirement:
+            continue  # test and benchmark tools
+        name = re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0]
         try:
             found.append(f"{name}=={metadata.version(name)}")
         except metadata.PackageNotFoundError:
