@@ -13,7 +13,7 @@ import pytest
 
 from build_support import build_ok, many_repo, read_tree
 from gitrepo_fixtures import GitCatalog, integration_yaml
-from integration_catalog import filecheck
+from integration_catalog import filecheck, output
 from integration_catalog.cache import CACHE_DIR, entry_checksum
 from integration_catalog.catalog import LoadResult, load_catalog
 
@@ -289,6 +289,17 @@ def test_a_parallel_load_equals_a_single_process_one(repo: GitCatalog) -> None:
     shutil.rmtree(repo.root / CACHE_DIR)
     load_catalog(repo.root, workers=2)
     assert _outcome(load_catalog(repo.root, workers=1)) == _outcome(serial)
+
+
+def test_a_parallel_build_equals_a_single_process_one(repo: GitCatalog, tmp_path: Path) -> None:
+    shutil.rmtree(repo.root / CACHE_DIR)
+    serial = build_ok(repo.root, tmp_path / "serial", workers=1)
+    shutil.rmtree(repo.root / CACHE_DIR)
+    parallel = build_ok(repo.root, tmp_path / "parallel", workers=2)
+    pages = [p for p in read_tree(tmp_path / "serial") if p.endswith("index.html")]
+    assert len(pages) > output._PARALLEL_FROM  # so the pages were rendered on the workers
+    assert read_tree(tmp_path / "parallel") == read_tree(tmp_path / "serial")
+    assert parallel.diagnostics == serial.diagnostics
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,4 @@
 from integration_catalog.cli import run
 
-run(prog_name="catalog")
+if __name__ == "__main__":  # not when a worker process imports it
+    run(prog_name="catalog")

@@ -34,6 +34,7 @@ class BuildOptions:
     source_date_epoch: int | None = None
     previous: str | None = None  # a previous build's directory or the deployed site's URL
     allow_republish: tuple[str, ...] = ()
+    workers: int | None = None  # processes that check and render; None: one per core
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,10 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         return kept
     # Phase 1: read and validate everything. Any error ends the build before a byte is written.
     loaded = load_catalog(
-        root, allow_shallow=options.allow_shallow, source_date_epoch=options.source_date_epoch
+        root,
+        allow_shallow=options.allow_shallow,
+        source_date_epoch=options.source_date_epoch,
+        workers=options.workers,
     )
     if options.previous is not None:
         loaded = _compare_with_previous(loaded, options)
@@ -90,7 +94,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         with contextlib.suppress(OSError, GitError):  # no record: the next build runs in full
             remember(_record_name(out), inputs, {**record, "tree": tree_digest(out)})
 
-    written = write_tree(options.out, files, after=remember_tree)
+    written = write_tree(options.out, files, options.workers, after=remember_tree)
     return BuildResult(
         loaded.diagnostics,
         loaded.files_checked,

@@ -9,7 +9,6 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
-import gc
 import glob
 import hashlib
 import json
@@ -115,7 +114,8 @@ def _remove_stale(out: Path) -> None:
 @dataclass(frozen=True)
 class Deferred:
     """A file rendered only if its inputs changed since the previous build: `fingerprint`
-    names everything the content depends on."""
+    names everything the content depends on. `render` must be picklable (a module-level
+    function with its arguments bound, for example): large builds render on other processes."""
 
     path: str
     fingerprint: str
@@ -246,58 +246,49 @@ class _Writer:
 
 
 class _Renderer:
-    """Renders batches of deferred files on worker processes while the build goes on making
-    the next batch: each batch gets a pool forked when it starts (the workers inherit its
-    files, whose render functions need not be picklable), and is written out when the next
-    one is ready, or at the end."""
+    """Renders deferred files on worker processes while the build goes on making the next
+    ones. The workers are started fresh (spawn), once per build: they share no pages with
+    this process, so neither side pays for copying the other's memory, and each deferred
+    file's render function reaches them pickled. Batches are written out in order, with at
+    most `_IN_FLIGHT` waiting, so the pages held in memory stay few."""
+
+    _IN_FLIGHT = 2
 
     def __init__(self, workers: int, writer: _Writer) -> None:
         self._workers, self._writer = workers, writer
-        self._running: tuple[ProcessPoolExecutor, Iterator[bytes], list[Path]] | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._running: deque[tuple[Iterator[bytes], list[Path]]] = deque()
 
     def submit(self, pending: list[tuple[Deferred, Path]]) -> None:
         deferred, targets = [entry for entry, _ in pending], [target for _, target in pending]
         pending.clear()
-        if self._workers <= 1 or len(deferred) < _PARALLEL_FROM:
+        if self._pool is None and (self._workers <= 1 or len(deferred) < _PARALLEL_FROM):
             for entry, target in zip(deferred, targets, strict=True):
                 self._writer.write(target, entry.render())
             return
-        # Only this thread may run when the workers fork: the previous batch's pool ends
-        # (its files written) and the writing threads stop first.
-        self.finish()
-        self._writer.finish()
-        global _RENDERING  # noqa: PLW0603 - handed to the forked workers, see above
-        _RENDERING = deferred
-        # gc.freeze: the cycle collector would walk (and so copy) every inherited page
-        pool = ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=get_context("fork"), initializer=gc.freeze
-        )
-        try:  # with fork, submitting starts every worker: they have this batch now
-            results = pool.map(_render_one, range(len(deferred)), chunksize=32)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        finally:
-            _RENDERING = []
-        self._running = pool, results, targets
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=get_context("spawn"))
+        renders = [entry.render for entry in deferred]
+        self._running.append((self._pool.map(_render, renders, chunksize=16), targets))
+        while len(self._running) > self._IN_FLIGHT:
+            self._write_oldest()
 
-    def close(self) -> None:
-        """Stop rendering without writing (the build failed)."""
-        if self._running is not None:
-            self._running[0].shutdown(wait=True, cancel_futures=True)
-            self._running = None
+    def _write_oldest(self) -> None:
+        results, targets = self._running.popleft()
+        for target, data in zip(targets, results, strict=True):
+            self._writer.write(target, data)
 
     def finish(self) -> None:
-        """Write out the batch being rendered, if any."""
-        if self._running is None:
-            return
-        pool, results, targets = self._running
-        self._running = None
-        try:
-            for target, data in zip(targets, results, strict=True):
-                self._writer.write(target, data)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        """Write out every batch still being rendered."""
+        while self._running:
+            self._write_oldest()
+
+    def close(self) -> None:
+        """Stop the workers (after `finish`, or without writing when the build failed)."""
+        self._running.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def _write_new(target: Path, data: bytes) -> None:
@@ -310,15 +301,12 @@ def _write_new(target: Path, data: bytes) -> None:
         handle.write(data)
 
 
-# Deferred files for worker processes to render, by index: set just before the pool forks,
-# so the workers inherit them (their render functions need not be picklable).
-_RENDERING: list[Deferred] = []
 _PARALLEL_FROM = 64
 _BATCH = 1024
 
 
-def _render_one(index: int) -> bytes:
-    return _RENDERING[index].render()
+def _render(render: Callable[[], bytes]) -> bytes:
+    return render()
 
 
 def _same_file(old: Path, data: bytes) -> bool:

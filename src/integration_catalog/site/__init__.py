@@ -9,7 +9,7 @@ from ..api import Published
 from ..output import OutputFile
 from .feeds import atom_feed, robots, search_index, sitemap
 from .pages import SEARCH_PATH, Pages
-from .render import assets, environment, template_dir, templates_digest
+from .render import Templates, assets, template_dir, templates_digest
 from .views import Index
 
 __all__ = ["site_files", "template_dir"]
@@ -19,8 +19,8 @@ def site_files(published: Published) -> Iterator[OutputFile]:
     """Every file of the site, in a fixed order."""
     directory = template_dir(published.catalog.root)
     static = assets(directory)
-    env = environment(directory, {a.name: a.path for a in static})
-    pages = Pages(published, env, Index(published), templates_digest(directory))
+    templates = Templates(str(directory), tuple((a.name, a.path) for a in static))
+    pages = Pages(published, templates, Index(published), templates_digest(directory))
     for asset in static:
         yield asset.path, asset.data
     yield from pages.all()

@@ -9,7 +9,6 @@ from functools import partial
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
-import jinja2
 from markupsafe import Markup
 
 from ..api import API_DIR, INDEX_PATH, Published, record_path, versions_path
@@ -18,6 +17,7 @@ from ..output import Deferred, OutputFile
 from ..resolve import Resolved
 from ..source import README_FILE
 from .markdown import render_markdown
+from .render import Templates, render_page
 from .urls import root_of
 from .views import (
     AUTH_LABELS,
@@ -158,7 +158,7 @@ class Pages:
     """Renders one build's pages."""
 
     published: Published
-    env: jinja2.Environment
+    templates: Templates
     index: Index
     templates_digest: str = ""  # changes whenever a template or static file does
 
@@ -192,7 +192,7 @@ class Pages:
         }
 
     def render(self, template: str, context: Mapping[str, Any]) -> bytes:
-        return self.env.get_template(template).render(context).encode()
+        return render_page(self.templates, template, context)
 
     def all(self) -> Iterator[OutputFile]:
         yield from self.listings()
@@ -280,8 +280,10 @@ class Pages:
         }
 
     def _deferred(self, page: str, template: str, context: Mapping[str, Any]) -> Deferred:
-        """A page rendered (in a worker) only when its fingerprint changed."""
-        return Deferred(page, self.fingerprint(context), partial(self.render, template, context))
+        """A page rendered (in a worker, so picklable) only when its fingerprint changed."""
+        return Deferred(
+            page, self.fingerprint(context), partial(render_page, self.templates, template, context)
+        )
 
     # -- one integration --------------------------------------------------------------------
 

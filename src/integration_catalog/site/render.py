@@ -4,9 +4,12 @@ assets with a content hash in their names."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import jinja2
 
@@ -69,6 +72,25 @@ def assets(directory: Path) -> list[Asset]:
         hashed = rel.with_name(f"{rel.stem}.{digest}{rel.suffix}")
         found.append(Asset(rel.as_posix(), f"{STATIC_DIR}/{hashed}", data))
     return found
+
+
+@dataclass(frozen=True)
+class Templates:
+    """Where a build's templates are and the hashed names of its static assets: small and
+    picklable, so a page can be rendered in any process from its template and context."""
+
+    directory: str
+    static: tuple[tuple[str, str], ...]  # (name under static/, hashed path in the output)
+
+
+def render_page(templates: Templates, template: str, context: Mapping[str, Any]) -> bytes:
+    return environment_of(templates).get_template(template).render(context).encode()
+
+
+@lru_cache(maxsize=4)
+def environment_of(templates: Templates) -> jinja2.Environment:
+    """One environment (and so one compilation of each template) per process and build."""
+    return environment(Path(templates.directory), dict(templates.static))
 
 
 def environment(directory: Path, static: dict[str, str]) -> jinja2.Environment:
