@@ -3,14 +3,19 @@ list them. Pure functions from the resolved catalog to (path, bytes) pairs."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, get_args, get_origin
 
+from .cache import code_fingerprint
 from .catalog import Catalog
 from .model import RECORD_FIELDS, Integration, integration_id, published_fields
-from .resolve import Resolved, versions_json
+from .output import Deferred, OutputFile
+from .resolve import Resolved, versions_document
+from .versions import Snapshot
 
 API_VERSION = "v1"
 API_DIR = f"api/{API_VERSION}"
@@ -90,7 +95,7 @@ def versions_path(item: Resolved) -> str:
     return f"{API_DIR}/integrations/{item.source.publisher}/{item.source.slug}/versions.json"
 
 
-def api_files(published: Published) -> Iterator[tuple[str, bytes]]:
+def api_files(published: Published) -> Iterator[OutputFile]:
     """Every JSON file of the API, in a fixed order."""
     listed = published.listed()
     yield "api/index.json", dumps(_discovery(published))
@@ -107,9 +112,31 @@ def api_files(published: Published) -> Iterator[tuple[str, bytes]]:
     )
     for item in published.included():
         yield record_path(item), dumps(published.record(item))
-        yield versions_path(item), dumps(versions_json(item))
+        yield _versions_file(item)
     yield SCHEMA_PATH, dumps(record_schema(published.base_url))
     yield TYPES_PATH, typescript_types().encode()
+
+
+def _versions_file(item: Resolved) -> Deferred:
+    """`versions.json`, made (on a worker) only when one of its versions changed: reading
+    every published version's content is most of what the API costs."""
+    source, current = item.source, item.current_version
+    digest = hashlib.sha256(f"{code_fingerprint()}\0{source.key}\0{current}".encode())
+    for snapshot in item.versions:
+        fields = (snapshot.version, snapshot.tag, snapshot.published_at, snapshot.commit)
+        digest.update(repr((*fields, snapshot.yanked)).encode())
+        digest.update(snapshot.packed or b"")
+    return Deferred(
+        versions_path(item),
+        digest.hexdigest(),
+        partial(_versions_bytes, source.publisher, source.slug, current, item.versions),
+    )
+
+
+def _versions_bytes(
+    publisher: str, slug: str, current: str | None, snapshots: tuple[Snapshot, ...]
+) -> bytes:
+    return dumps(versions_document(publisher, slug, current, snapshots))
 
 
 def _discovery(published: Published) -> dict[str, Any]:

@@ -10,6 +10,7 @@ ignored and the file is checked afresh."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import sqlite3
@@ -25,6 +26,7 @@ _BATCH = 500
 _TABLES = ("entries", "blob_ids")
 
 
+@functools.cache  # the code does not change while it runs
 def code_fingerprint() -> str:
     """Changes whenever the package's code does, so no entry outlives the rules that made it."""
     digest = hashlib.sha256()

@@ -246,45 +246,44 @@ class _Writer:
 
 
 class _Renderer:
-    """Renders deferred files on worker processes while the build goes on making the next
-    ones. The workers are started fresh (spawn), once per build: they share no pages with
-    this process, so neither side pays for copying the other's memory, and each deferred
-    file's render function reaches them pickled. Batches are written out in order, with at
-    most `_IN_FLIGHT` waiting, so the pages held in memory stay few."""
+    """Renders deferred files, and writes them, on worker processes while the build goes on
+    making the next ones. The workers are started fresh (spawn), once per build: they share
+    no pages with this process, so neither side pays for copying the other's memory; each
+    deferred file's render function reaches them pickled. At most `_IN_FLIGHT` batches are
+    waiting at a time, so the pages held in memory stay few."""
 
     _IN_FLIGHT = 2
 
     def __init__(self, workers: int, writer: _Writer) -> None:
         self._workers, self._writer = workers, writer
         self._pool: ProcessPoolExecutor | None = None
-        self._running: deque[tuple[Iterator[bytes], list[Path]]] = deque()
+        self._running: deque[Iterator[None]] = deque()
 
     def submit(self, pending: list[tuple[Deferred, Path]]) -> None:
-        deferred, targets = [entry for entry, _ in pending], [target for _, target in pending]
+        batch = list(pending)
         pending.clear()
-        if self._pool is None and (self._workers <= 1 or len(deferred) < _PARALLEL_FROM):
-            for entry, target in zip(deferred, targets, strict=True):
+        if self._pool is None and (self._workers <= 1 or len(batch) < _PARALLEL_FROM):
+            for entry, target in batch:
                 self._writer.write(target, entry.render())
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self._workers, mp_context=get_context("spawn"))
-        renders = [entry.render for entry in deferred]
-        self._running.append((self._pool.map(_render, renders, chunksize=16), targets))
+        jobs = [(str(target), entry.render) for entry, target in batch]
+        self._running.append(self._pool.map(_render_to, jobs, chunksize=16))
         while len(self._running) > self._IN_FLIGHT:
-            self._write_oldest()
+            self._wait_oldest()
 
-    def _write_oldest(self) -> None:
-        results, targets = self._running.popleft()
-        for target, data in zip(targets, results, strict=True):
-            self._writer.write(target, data)
+    def _wait_oldest(self) -> None:
+        for _ in self._running.popleft():
+            pass  # raises the first error of the batch
 
     def finish(self) -> None:
-        """Write out every batch still being rendered."""
+        """Wait for every batch still being rendered."""
         while self._running:
-            self._write_oldest()
+            self._wait_oldest()
 
     def close(self) -> None:
-        """Stop the workers (after `finish`, or without writing when the build failed)."""
+        """Stop the workers (after `finish`, or without waiting when the build failed)."""
         self._running.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -305,8 +304,9 @@ _PARALLEL_FROM = 64
 _BATCH = 1024
 
 
-def _render(render: Callable[[], bytes]) -> bytes:
-    return render()
+def _render_to(job: tuple[str, Callable[[], bytes]]) -> None:
+    target, render = job
+    _write_new(Path(target), render())
 
 
 def _same_file(old: Path, data: bytes) -> bool:

@@ -414,8 +414,16 @@ def _dirty_warning(state: RepoState) -> list[Diagnostic]:
 def versions_json(item: Resolved) -> dict[str, Any]:
     """`versions.json` of one integration: its id, current version and snapshots, newest
     first."""
+    return versions_document(
+        item.source.publisher, item.source.slug, item.current_version, item.versions
+    )
+
+
+def versions_document(
+    publisher: str, slug: str, current: str | None, snapshots: tuple[Snapshot, ...]
+) -> dict[str, Any]:
     return {
-        "integrationId": integration_id(item.source.publisher, item.source.slug),
-        "currentVersion": item.current_version,
-        "versions": [snapshot.as_json() for snapshot in item.versions],
+        "integrationId": integration_id(publisher, slug),
+        "currentVersion": current,
+        "versions": [snapshot.as_json() for snapshot in snapshots],
     }

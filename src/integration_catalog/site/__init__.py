@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..api import Published
+from ..cache import code_fingerprint
 from ..output import OutputFile
 from .feeds import atom_feed, robots, search_index, sitemap
 from .pages import SEARCH_PATH, Pages
@@ -20,7 +21,9 @@ def site_files(published: Published) -> Iterator[OutputFile]:
     directory = template_dir(published.catalog.root)
     static = assets(directory)
     templates = Templates(str(directory), tuple((a.name, a.path) for a in static))
-    pages = Pages(published, templates, Index(published), templates_digest(directory))
+    # A page is carried over when its context, its templates and the code are unchanged.
+    salt = templates_digest(directory) + code_fingerprint()
+    pages = Pages(published, templates, Index(published), salt)
     for asset in static:
         yield asset.path, asset.data
     yield from pages.all()

@@ -160,7 +160,7 @@ class Pages:
     published: Published
     templates: Templates
     index: Index
-    templates_digest: str = ""  # changes whenever a template or static file does
+    salt: str = ""  # changes whenever a template, a static file or the code does
 
     @property
     def title(self) -> str:
@@ -292,7 +292,7 @@ class Pages:
         fingerprint did not change since the last build is carried over, not rendered."""
         # The repr of a context (dicts in insertion order, frozen dataclasses, strings, no
         # sets) is the same for the same page in every build, and cheap to make.
-        return hashlib.sha256((self.templates_digest + repr(context)).encode()).hexdigest()
+        return hashlib.sha256((self.salt + repr(context)).encode()).hexdigest()
 
     def detail(self, item: Resolved) -> bytes:
         return self.render("integration.html", self.detail_context(item))
