@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .cache import CheckCache, code_fingerprint
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic
-from .filecheck import FileJob, SourceIntegration, check_file, run_checks
+from .filecheck import Checker, FileJob, SourceIntegration, check_file
 from .icons import MAX_ICON_BYTES, check_icon
 from .model import is_valid_name
 from .policy import check_policy
-from .resolve import Resolved, resolve
+from .resolve import Resolved, read_history, resolve
 from .secrets import redact, scan_text
 from .source import (
     ICON_FILES,
@@ -82,31 +84,45 @@ def load_catalog(
     diagnostics.extend(_scan_other_files(root, sources))
     diagnostics.extend(_check_icons(root, sources))
     cache = CheckCache(root, settings_fingerprint(settings)) if use_cache else None
+    history = partial(
+        read_history,
+        root,
+        settings,
+        [source.key for source in sources],
+        allow_shallow=allow_shallow,
+        source_date_epoch=source_date_epoch,
+        merged_tags_only=merged_tags_only,
+    )
     try:
-        jobs = [FileJob.of(source.key, source.files, data) for source, data in readable]
-        checked = [
-            check
-            if check.spec_json is None or check.spec is not None
-            else check_file(job, settings)  # a cached entry that does not hold up
-            for job, check in zip(jobs, run_checks(jobs, settings, cache, workers), strict=True)
-        ]
-        integrations: list[SourceIntegration] = []
-        for (source, data), check in zip(readable, checked, strict=True):
-            diagnostics.extend(check.diagnostics)
-            if check.spec_json is not None:
-                integrations.append(SourceIntegration(source, check, data))
-        resolution, problems = resolve(
-            root,
-            settings,
-            integrations,
-            allow_shallow=allow_shallow,
-            source_date_epoch=source_date_epoch,
-            merged_tags_only=merged_tags_only,
-            existing=[source.key for source in sources],
-            cache=cache,
-            workers=workers,
-            read_published=read_published,
-        )
+        with Checker(settings, cache, workers) as checker:
+            jobs = [FileJob.of(source.key, source.files, data) for source, data in readable]
+            batch = checker.start(jobs)  # forks the workers now, while this process is small
+            # git answers on a thread while the workers check the tree (nothing forks then)
+            with ThreadPoolExecutor(1, thread_name_prefix="catalog-git") as thread:
+                reading = thread.submit(history)
+                found = checker.finish(batch)
+                facts, problems = reading.result()
+            diagnostics.extend(problems)
+            checked = [
+                check
+                if check.spec_json is None or check.spec is not None
+                else check_file(job, settings)  # a cached entry that does not hold up
+                for job, check in zip(jobs, found, strict=True)
+            ]
+            integrations: list[SourceIntegration] = []
+            for (source, data), check in zip(readable, checked, strict=True):
+                diagnostics.extend(check.diagnostics)
+                if check.spec_json is not None:
+                    integrations.append(SourceIntegration(source, check, data))
+            resolution, problems = resolve(
+                root,
+                settings,
+                integrations,
+                facts,
+                checker,
+                existing=[source.key for source in sources],
+                read_published=read_published,
+            )
     finally:
         if cache is not None:
             cache.close()

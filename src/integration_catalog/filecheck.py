@@ -170,8 +170,8 @@ def run_checks(
     """Check every job, taking what the cache has and running the rest on `workers`
     processes (default: one per core); `fetch` reads the blobs of jobs given without data.
     The result does not depend on the cache or on the number of workers."""
-    with Checker(settings, cache, workers, fetch) as checker:
-        return checker.finish(checker.start(jobs))
+    with Checker(settings, cache, workers) as checker:
+        return checker.finish(checker.start(jobs, fetch))
 
 
 @dataclass
@@ -186,19 +186,19 @@ class CheckBatch:
 class Checker:
     """Checks batches of jobs: what the cache lacks runs on worker processes, forked once (on
     first need) for all batches. `start` hands a batch to the workers and returns at once,
-    so the next batch can be read while they work; `finish` waits for it and stores what
-    was found."""
+    so the next batch (or anything else) can be read while they work; `finish` waits for it
+    and stores what was found."""
 
     def __init__(
-        self,
-        settings: Settings,
-        cache: CheckCache | None,
-        workers: int | None = None,
-        fetch: Fetch | None = None,
+        self, settings: Settings, cache: CheckCache | None, workers: int | None = None
     ) -> None:
-        self._settings, self._cache, self._fetch = settings, cache, fetch
+        self._settings, self._cache = settings, cache
         self._workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def cache(self) -> CheckCache | None:
+        return self._cache
 
     def __enter__(self) -> Checker:
         return self
@@ -210,7 +210,8 @@ class Checker:
             self._pool = None
             _SETTINGS = None
 
-    def start(self, jobs: Sequence[FileJob]) -> CheckBatch:
+    def start(self, jobs: Sequence[FileJob], fetch: Fetch | None = None) -> CheckBatch:
+        """`fetch` reads the blobs of jobs given without data, if the cache lacks them."""
         cache = self._cache
         keys = [_cache_key(cache, job) for job in jobs] if cache is not None else []
         # A slim job may take the whole check of the same file (a tagged file the work tree
@@ -234,7 +235,7 @@ class Checker:
             results.append(found)
         missing = [i for i, result in enumerate(results) if result is None]
         unread = sorted({jobs[i].oid for i in missing if jobs[i].data is None})
-        contents = self._fetch(unread) if self._fetch is not None and unread else {}
+        contents = fetch(unread) if fetch is not None and unread else {}
         todo = [
             jobs[i] if jobs[i].data is not None else replace(jobs[i], data=contents[jobs[i].oid])
             for i in missing

@@ -83,24 +83,20 @@ def reference_time(state: RepoState | None, source_date_epoch: int | None) -> in
     return int(time.time())
 
 
-def resolve(
+def read_history(
     root: Path,
     settings: Settings,
-    items: Iterable[SourceIntegration],
+    keys: Iterable[str],
     *,
     allow_shallow: bool = False,
     source_date_epoch: int | None = None,
     merged_tags_only: bool = False,
-    existing: Iterable[str] = (),
-    cache: CheckCache | None = None,
-    workers: int | None = None,
-    read_published: bool = True,
-) -> tuple[Resolution, list[Diagnostic]]:
-    """Read git once and resolve every integration, tombstones included. Without
-    `read_published`, the published versions of integrations still in the tree are known by
-    their tags alone: their content is neither read nor checked (only a tombstone needs it)."""
+) -> tuple[GitFacts, list[Diagnostic]]:
+    """What git says about the whole catalog (`keys`: the integration directories of the
+    tree): the repository's state, the release tags and each directory's history. Starts a
+    few git processes and waits on them, so it may run on a thread while workers check files.
+    Raises ShallowRepository for a shallow clone without `allow_shallow`."""
     diagnostics: list[Diagnostic] = []
-    items = list(items)
     state = open_repo(root)
     if state is None:
         diagnostics.append(
@@ -117,25 +113,43 @@ def resolve(
         )
     elif state.shallow and not allow_shallow:
         raise ShallowRepository(SHALLOW_HINT)
-    facts = _read_git(
-        root,
-        state,
-        settings,
-        items,
-        source_date_epoch=source_date_epoch,
-        merged_tags_only=merged_tags_only,
-        diagnostics=diagnostics,
+    when = reference_time(state, source_date_epoch)
+    if state is None or state.head_time is None:
+        return GitFacts(state, {}, {}, when), diagnostics
+    tags, problems = match_tags(
+        list_tags(root, merged_only=merged_tags_only),
+        settings.config.tagPattern,
+        {key: _yaml_path(key) for key in keys},
     )
+    diagnostics.extend(problems)
+    history = directory_history(root, state.prefix, INTEGRATIONS_DIR, INTEGRATION_FILE)
+    return GitFacts(state, tags, history, when), diagnostics
+
+
+def resolve(
+    root: Path,
+    settings: Settings,
+    items: Iterable[SourceIntegration],
+    facts: GitFacts,
+    checker: Checker,
+    *,
+    existing: Iterable[str] = (),
+    read_published: bool = True,
+) -> tuple[Resolution, list[Diagnostic]]:
+    """Resolve every integration from what `read_history` found, tombstones included,
+    checking published versions on `checker`. Without `read_published`, the published
+    versions of integrations still in the tree are known by their tags alone: their content
+    is neither read nor checked (only a tombstone needs it)."""
+    diagnostics: list[Diagnostic] = []
+    items = list(items)
     # A directory that is still there (even with a broken file) is no tombstone.
     present = {item.source.key for item in items} | set(existing)
     snapshots = _load_snapshots(
         root,
-        state,
-        settings,
+        facts.state,
+        checker,
         facts.tags,
         diagnostics,
-        cache=cache,
-        workers=workers,
         present=present,
         read_published=read_published,
     )
@@ -144,43 +158,19 @@ def resolve(
         tombstone = _tombstone(key, snapshots[key], facts, diagnostics)
         if tombstone is not None:
             resolved.append(tombstone)
-    if state is not None:
-        diagnostics.extend(_dirty_warning(state))
+    if facts.state is not None:
+        diagnostics.extend(_dirty_warning(facts.state))
     ordered = sorted(resolved, key=lambda r: (r.source.publisher, r.source.slug))
     return Resolution(ordered, facts.reference_time), diagnostics
-
-
-def _read_git(
-    root: Path,
-    state: RepoState | None,
-    settings: Settings,
-    items: list[SourceIntegration],
-    *,
-    source_date_epoch: int | None,
-    merged_tags_only: bool,
-    diagnostics: list[Diagnostic],
-) -> GitFacts:
-    when = reference_time(state, source_date_epoch)
-    if state is None or state.head_time is None:
-        return GitFacts(state, {}, {}, when)
-    yaml_paths = {item.source.key: item.source.yaml_path for item in items}
-    tags, problems = match_tags(
-        list_tags(root, merged_only=merged_tags_only), settings.config.tagPattern, yaml_paths
-    )
-    diagnostics.extend(problems)
-    history = directory_history(root, state.prefix, INTEGRATIONS_DIR, INTEGRATION_FILE)
-    return GitFacts(state, tags, history, when)
 
 
 def _load_snapshots(
     root: Path,
     state: RepoState | None,
-    settings: Settings,
+    checker: Checker,
     tags: dict[str, list[VersionTag]],
     diagnostics: list[Diagnostic],
     *,
-    cache: CheckCache | None,
-    workers: int | None,
     present: set[str],
     read_published: bool,
 ) -> dict[str, tuple[Snapshot, ...]]:
@@ -192,7 +182,7 @@ def _load_snapshots(
     wanted = [item for key in sorted(tags) for item in newest_first(tags[key])]
     names = [f"{item.tag.commit}:{state.prefix}{_yaml_path(item.key)}" for item in wanted]
     with BlobReader(root) as reader:
-        oids = _blob_ids(names, reader, cache)
+        oids = _blob_ids(names, reader, checker.cache)
         jobs = {
             (item.key, oid): FileJob(item.key, SNAPSHOT_FILES, oid, slim=item.key in present)
             for item, oid in zip(wanted, oids, strict=True)
@@ -202,16 +192,16 @@ def _load_snapshots(
         pairs = list(jobs)
         # A chunk at a time, so memory stays bounded; the next chunk is read from git and
         # the cache while the workers check this one.
-        with Checker(settings, cache, workers, fetch=reader.contents) as checker:
-            running: list[tuple[list[tuple[str, str]], CheckBatch]] = []
-            for start in range(0, len(pairs), _CHUNK):
-                chunk = pairs[start : start + _CHUNK]
-                running.append((chunk, checker.start([jobs[pair] for pair in chunk])))
-                if len(running) > 1:
-                    done, batch = running.pop(0)
-                    checked.update(zip(done, checker.finish(batch), strict=True))
-            for done, batch in running:
+        running: list[tuple[list[tuple[str, str]], CheckBatch]] = []
+        for start in range(0, len(pairs), _CHUNK):
+            chunk = pairs[start : start + _CHUNK]
+            batch = checker.start([jobs[pair] for pair in chunk], reader.contents)
+            running.append((chunk, batch))
+            if len(running) > 1:
+                done, batch = running.pop(0)
                 checked.update(zip(done, checker.finish(batch), strict=True))
+        for done, batch in running:
+            checked.update(zip(done, checker.finish(batch), strict=True))
     found: dict[str, list[Snapshot]] = {}
     for item, oid in zip(wanted, oids, strict=True):
         where = _yaml_path(item.key)
