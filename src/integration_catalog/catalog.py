@@ -6,18 +6,18 @@ import json
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .cache import CheckCache, code_fingerprint
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic
-from .filecheck import Checker, FileJob, SourceIntegration, check_file
+from .filecheck import Checker, FileCheck, FileJob, SourceIntegration, check_file
+from .gitrepo import BlobReader
 from .icons import MAX_ICON_BYTES, check_icon
 from .model import is_valid_name
 from .policy import check_policy
-from .resolve import Resolved, read_history, resolve
+from .resolve import GitFacts, Resolved, read_history, resolve
 from .secrets import redact, scan_text
 from .source import (
     ICON_FILES,
@@ -84,43 +84,49 @@ def load_catalog(
     diagnostics.extend(_scan_other_files(root, sources))
     diagnostics.extend(_check_icons(root, sources))
     cache = CheckCache(root, settings_fingerprint(settings)) if use_cache else None
-    history = partial(
-        read_history,
-        root,
-        settings,
-        [source.key for source in sources],
-        allow_shallow=allow_shallow,
-        source_date_epoch=source_date_epoch,
-        merged_tags_only=merged_tags_only,
-    )
+    keys = [source.key for source in sources]
     try:
-        with Checker(settings, cache, workers) as checker:
+        with Checker(settings, cache, workers) as checker, BlobReader(root) as reader:
             jobs = [FileJob.of(source.key, source.files, data) for source, data in readable]
             batch = checker.start(jobs)  # forks the workers now, while this process is small
+
+            def read_git() -> tuple[GitFacts, list[Diagnostic]]:
+                own = cache.another() if cache is not None else None
+                try:
+                    return read_history(
+                        root,
+                        settings,
+                        keys,
+                        reader,
+                        own,
+                        allow_shallow=allow_shallow,
+                        source_date_epoch=source_date_epoch,
+                        merged_tags_only=merged_tags_only,
+                    )
+                finally:
+                    if own is not None:
+                        own.close()
+
             # git answers on a thread while the workers check the tree (nothing forks then)
             with ThreadPoolExecutor(1, thread_name_prefix="catalog-git") as thread:
-                reading = thread.submit(history)
-                found = checker.finish(batch)
-                facts, problems = reading.result()
+                facts, problems = thread.submit(read_git).result()
             diagnostics.extend(problems)
-            checked = [
-                check
-                if check.spec_json is None or check.spec is not None
-                else check_file(job, settings)  # a cached entry that does not hold up
-                for job, check in zip(jobs, found, strict=True)
-            ]
+
             integrations: list[SourceIntegration] = []
-            for (source, data), check in zip(readable, checked, strict=True):
-                diagnostics.extend(check.diagnostics)
-                if check.spec_json is not None:
-                    integrations.append(SourceIntegration(source, check, data))
+
+            def tree() -> list[SourceIntegration]:
+                # called once the workers are busy with published versions
+                found = checker.finish(batch)
+                integrations.extend(_passed(readable, jobs, found, settings, diagnostics))
+                return integrations
+
             resolution, problems = resolve(
-                root,
                 settings,
-                integrations,
+                tree,
                 facts,
                 checker,
-                existing=[source.key for source in sources],
+                reader,
+                existing=keys,
                 read_published=read_published,
             )
     finally:
@@ -135,6 +141,26 @@ def load_catalog(
         sorted(set(diagnostics)), 2 + len(sources), root, list(only), sources
     )
     return LoadResult(catalog, diagnostics, files, selection)
+
+
+def _passed(
+    readable: list[tuple[SourceDir, bytes]],
+    jobs: list[FileJob],
+    checks: list[FileCheck],
+    settings: Settings,
+    diagnostics: list[Diagnostic],
+) -> list[SourceIntegration]:
+    """The tree's integrations that passed their checks; what the checks found goes to
+    `diagnostics`."""
+    passed: list[SourceIntegration] = []
+    for (source, data), job, found in zip(readable, jobs, checks, strict=True):
+        check = found
+        if check.spec_json is not None and check.spec is None:
+            check = check_file(job, settings)  # a cached entry that does not hold up
+        diagnostics.extend(check.diagnostics)
+        if check.spec_json is not None:
+            passed.append(SourceIntegration(source, check, data))
+    return passed
 
 
 @dataclass(frozen=True)

@@ -160,20 +160,6 @@ def _check_chunk(jobs: Sequence[FileJob], settings: Settings) -> list[FileCheck]
 Fetch = Callable[[list[str]], dict[str, bytes]]
 
 
-def run_checks(
-    jobs: Sequence[FileJob],
-    settings: Settings,
-    cache: CheckCache | None,
-    workers: int | None = None,
-    fetch: Fetch | None = None,
-) -> list[FileCheck]:
-    """Check every job, taking what the cache has and running the rest on `workers`
-    processes (default: one per core); `fetch` reads the blobs of jobs given without data.
-    The result does not depend on the cache or on the number of workers."""
-    with Checker(settings, cache, workers) as checker:
-        return checker.finish(checker.start(jobs, fetch))
-
-
 @dataclass
 class CheckBatch:
     jobs: Sequence[FileJob]
@@ -181,13 +167,26 @@ class CheckBatch:
     results: list[FileCheck | None]
     missing: list[int]  # indices of the jobs being checked
     running: list[Future[list[FileCheck]]]
+    # slim jobs that take the whole check of the same file from an earlier batch's job
+    links: dict[int, tuple[CheckBatch, int]]
+    finished: bool = False
+
+
+_Identity = tuple[str, frozenset[str], str]  # what a check depends on besides the settings
+
+
+def _identity(job: FileJob) -> _Identity:
+    return job.key, job.files, job.oid
 
 
 class Checker:
     """Checks batches of jobs: what the cache lacks runs on worker processes, forked once (on
     first need) for all batches. `start` hands a batch to the workers and returns at once,
     so the next batch (or anything else) can be read while they work; `finish` waits for it
-    and stores what was found."""
+    and stores what was found. Batches are finished in the order they were started.
+
+    A slim job takes the whole check of the same file from an earlier batch (a tagged file
+    the work tree still holds), so that such a file is checked and stored once."""
 
     def __init__(
         self, settings: Settings, cache: CheckCache | None, workers: int | None = None
@@ -195,6 +194,8 @@ class Checker:
         self._settings, self._cache = settings, cache
         self._workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
+        self._whole: dict[_Identity, FileCheck] = {}  # whole checks of finished batches
+        self._pending: dict[_Identity, tuple[CheckBatch, int]] = {}  # ... of running ones
 
     @property
     def cache(self) -> CheckCache | None:
@@ -214,38 +215,47 @@ class Checker:
         """`fetch` reads the blobs of jobs given without data, if the cache lacks them."""
         cache = self._cache
         keys = [_cache_key(cache, job) for job in jobs] if cache is not None else []
-        # A slim job may take the whole check of the same file (a tagged file the work tree
-        # still holds), so that it is checked and stored once.
-        whole = (
-            {
-                i: _cache_key(cache, replace(job, slim=False))
-                for i, job in enumerate(jobs)
-                if job.slim
-            }
-            if cache is not None
-            else {}
-        )
-        cached = cache.get_many([*keys, *whole.values()]) if cache is not None else {}
+        cached = cache.get_many(keys) if cache is not None else {}
         results: list[FileCheck | None] = []
-        for index in range(len(jobs)):
+        links: dict[int, tuple[CheckBatch, int]] = {}
+        for index, job in enumerate(jobs):
             found = _from_cache(cached.get(keys[index])) if cache is not None else None
-            if found is None and index in whole:
-                entire = _from_cache(cached.get(whole[index]))
-                found = entire.slimmed() if entire is not None and not entire.slim else None
+            identity = _identity(job)
+            if found is None and job.slim:
+                whole = self._whole.get(identity)
+                if whole is not None:
+                    found = whole.slimmed()
+                elif identity in self._pending:
+                    links[index] = self._pending[identity]
+            elif found is not None and not job.slim:
+                self._whole[identity] = found
             results.append(found)
-        missing = [i for i, result in enumerate(results) if result is None]
+        missing = [i for i, result in enumerate(results) if result is None and i not in links]
         unread = sorted({jobs[i].oid for i in missing if jobs[i].data is None})
         contents = fetch(unread) if fetch is not None and unread else {}
         todo = [
             jobs[i] if jobs[i].data is not None else replace(jobs[i], data=contents[jobs[i].oid])
             for i in missing
         ]
-        return CheckBatch(jobs, keys, results, missing, self._submit(todo))
+        batch = CheckBatch(jobs, keys, results, missing, self._submit(todo), links)
+        for index in missing:
+            if not jobs[index].slim:
+                self._pending[_identity(jobs[index])] = (batch, index)
+        return batch
 
     def finish(self, batch: CheckBatch) -> list[FileCheck]:
         fresh = [check for future in batch.running for check in future.result()]
         for index, result in zip(batch.missing, fresh, strict=True):
             batch.results[index] = result
+            if not batch.jobs[index].slim:
+                identity = _identity(batch.jobs[index])
+                self._whole[identity] = result
+                self._pending.pop(identity, None)
+        for index, (earlier, at) in batch.links.items():
+            whole = earlier.results[at]
+            assert earlier.finished and whole is not None, "batches finish in start order"
+            batch.results[index] = whole.slimmed()
+        batch.finished = True
         if self._cache is not None and batch.missing:
             self._cache.put_many(
                 (batch.keys[i], check.to_json())

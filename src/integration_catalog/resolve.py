@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,9 @@ class GitFacts:
     tags: dict[str, list[VersionTag]]
     history: dict[str, DirHistory]
     reference_time: int
+    # Every release tag (newest first for each integration) with the blob id of its
+    # `integration.yaml`, or None when the tagged commit has no such file.
+    published: tuple[tuple[VersionTag, str | None], ...] = ()
 
 
 def reference_time(state: RepoState | None, source_date_epoch: int | None) -> int:
@@ -87,14 +90,17 @@ def read_history(
     root: Path,
     settings: Settings,
     keys: Iterable[str],
+    reader: BlobReader,
+    cache: CheckCache | None,
     *,
     allow_shallow: bool = False,
     source_date_epoch: int | None = None,
     merged_tags_only: bool = False,
 ) -> tuple[GitFacts, list[Diagnostic]]:
     """What git says about the whole catalog (`keys`: the integration directories of the
-    tree): the repository's state, the release tags and each directory's history. Starts a
-    few git processes and waits on them, so it may run on a thread while workers check files.
+    tree): the repository's state, the release tags, each directory's history and the blob
+    each tag holds (asked of `reader`, or of `cache` when it knows). Mostly waits on git, so
+    it may run on a thread while workers check files; `cache` must be this thread's.
     Raises ShallowRepository for a shallow clone without `allow_shallow`."""
     diagnostics: list[Diagnostic] = []
     state = open_repo(root)
@@ -123,35 +129,42 @@ def read_history(
     )
     diagnostics.extend(problems)
     history = directory_history(root, state.prefix, INTEGRATIONS_DIR, INTEGRATION_FILE)
-    return GitFacts(state, tags, history, when), diagnostics
+    wanted = [item for key in sorted(tags) for item in newest_first(tags[key])]
+    names = [f"{item.tag.commit}:{state.prefix}{_yaml_path(item.key)}" for item in wanted]
+    oids = _blob_ids(names, reader, cache)
+    published = tuple(zip(wanted, oids, strict=True))
+    return GitFacts(state, tags, history, when, published), diagnostics
 
 
 def resolve(
-    root: Path,
     settings: Settings,
-    items: Iterable[SourceIntegration],
+    tree: Callable[[], list[SourceIntegration]],
     facts: GitFacts,
     checker: Checker,
+    reader: BlobReader,
     *,
     existing: Iterable[str] = (),
     read_published: bool = True,
 ) -> tuple[Resolution, list[Diagnostic]]:
     """Resolve every integration from what `read_history` found, tombstones included,
-    checking published versions on `checker`. Without `read_published`, the published
-    versions of integrations still in the tree are known by their tags alone: their content
-    is neither read nor checked (only a tombstone needs it)."""
+    checking published versions on `checker`. `tree` gives the tree's integrations that
+    passed their checks; it is called once the workers have published versions to check,
+    so that its own work overlaps theirs. Without `read_published`, the published versions
+    of integrations still in the tree are known by their tags alone: their content is
+    neither read nor checked (only a tombstone needs it)."""
     diagnostics: list[Diagnostic] = []
-    items = list(items)
     # A directory that is still there (even with a broken file) is no tombstone.
-    present = {item.source.key for item in items} | set(existing)
+    present = set(existing)
+    items: list[SourceIntegration] = []
+
     snapshots = _load_snapshots(
-        root,
-        facts.state,
+        facts,
         checker,
-        facts.tags,
+        reader,
         diagnostics,
         present=present,
         read_published=read_published,
+        meanwhile=lambda: items.extend(tree()),
     )
     resolved = [_from_tree(item, facts, snapshots.get(item.source.key, ())) for item in items]
     for key in sorted(snapshots.keys() - present):
@@ -165,45 +178,63 @@ def resolve(
 
 
 def _load_snapshots(
-    root: Path,
-    state: RepoState | None,
+    facts: GitFacts,
     checker: Checker,
-    tags: dict[str, list[VersionTag]],
+    reader: BlobReader,
     diagnostics: list[Diagnostic],
     *,
     present: set[str],
     read_published: bool,
+    meanwhile: Callable[[], None],
 ) -> dict[str, tuple[Snapshot, ...]]:
-    """Check every tagged `integration.yaml` through one git process, reading only the blobs
-    the cache does not already know; each (integration, blob) is checked once. Only
-    integrations no longer `present` keep their snapshots' whole spec (for a tombstone)."""
-    if state is None or not tags:
-        return {}
-    wanted = [item for key in sorted(tags) for item in newest_first(tags[key])]
-    names = [f"{item.tag.commit}:{state.prefix}{_yaml_path(item.key)}" for item in wanted]
-    with BlobReader(root) as reader:
-        oids = _blob_ids(names, reader, checker.cache)
-        jobs = {
-            (item.key, oid): FileJob(item.key, SNAPSHOT_FILES, oid, slim=item.key in present)
-            for item, oid in zip(wanted, oids, strict=True)
-            if oid is not None and (read_published or item.key not in present)
-        }
-        checked: dict[tuple[str, str], FileCheck] = {}
-        pairs = list(jobs)
-        # A chunk at a time, so memory stays bounded; the next chunk is read from git and
-        # the cache while the workers check this one.
-        running: list[tuple[list[tuple[str, str]], CheckBatch]] = []
-        for start in range(0, len(pairs), _CHUNK):
-            chunk = pairs[start : start + _CHUNK]
-            batch = checker.start([jobs[pair] for pair in chunk], reader.contents)
-            running.append((chunk, batch))
-            if len(running) > 1:
-                done, batch = running.pop(0)
-                checked.update(zip(done, checker.finish(batch), strict=True))
-        for done, batch in running:
-            checked.update(zip(done, checker.finish(batch), strict=True))
+    """Check every tagged `integration.yaml`, reading only the blobs the cache does not
+    already know; each (integration, blob) is checked once. Only integrations no longer
+    `present` keep their snapshots' whole spec (for a tombstone). `meanwhile` runs as soon
+    as the workers have the first versions to check."""
     found: dict[str, list[Snapshot]] = {}
-    for item, oid in zip(wanted, oids, strict=True):
+    checked: dict[tuple[str, str], FileCheck] = {}
+    started: set[tuple[str, str]] = set()
+    # A chunk at a time, so memory stays bounded; the next chunk is read from git and the
+    # cache while the workers check this one.
+    running: list[_Chunk] = []
+    for start in range(0, len(facts.published), _CHUNK):
+        chunk = facts.published[start : start + _CHUNK]
+        jobs: dict[tuple[str, str], FileJob] = {}
+        for item, oid in chunk:
+            pair = (item.key, oid or "")
+            if oid is None or pair in started or not (read_published or item.key not in present):
+                continue
+            started.add(pair)
+            jobs[pair] = FileJob(item.key, SNAPSHOT_FILES, oid, slim=item.key in present)
+        running.append((chunk, list(jobs), checker.start(list(jobs.values()), reader.contents)))
+        if start == 0:
+            meanwhile()
+        if len(running) > 1:
+            _finish_chunk(running.pop(0), checker, checked, found, diagnostics)
+    if not facts.published:
+        meanwhile()
+    for done in running:
+        _finish_chunk(done, checker, checked, found, diagnostics)
+    return {key: tuple(value) for key, value in found.items()}
+
+
+# The tags of a chunk with their blob ids, the (integration, blob) pairs it checks, and the
+# batch checking them.
+_Chunk = tuple[Sequence[tuple[VersionTag, str | None]], list[tuple[str, str]], CheckBatch]
+
+
+def _finish_chunk(
+    running: _Chunk,
+    checker: Checker,
+    checked: dict[tuple[str, str], FileCheck],
+    found: dict[str, list[Snapshot]],
+    diagnostics: list[Diagnostic],
+) -> None:
+    """Wait for a chunk's checks and make its snapshots (an earlier chunk is done already,
+    so every blob a chunk names has been checked, or is known by its tag alone)."""
+    chunk, pairs, batch = running
+    checked.update(zip(pairs, checker.finish(batch), strict=True))
+    for item, oid in chunk:
         where = _yaml_path(item.key)
         if oid is None:
             diagnostics.append(
@@ -219,7 +250,8 @@ def _load_snapshots(
                 )
             )
             continue
-        if (item.key, oid) not in checked:  # not read: known by its tag alone
+        check = checked.get((item.key, oid))
+        if check is None:  # not read: known by its tag alone
             found.setdefault(item.key, []).append(
                 Snapshot(
                     str(item.version),
@@ -230,7 +262,6 @@ def _load_snapshots(
                 )
             )
             continue
-        check = checked[(item.key, oid)]
         errors = check.errors
         if errors:
             first = errors[0]
@@ -260,7 +291,6 @@ def _load_snapshots(
                 dependencies=check.dependencies,
             )
         )
-    return {key: tuple(value) for key, value in found.items()}
 
 
 _CHUNK = 4096
