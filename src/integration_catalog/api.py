@@ -99,6 +99,7 @@ def api_files(published: Published) -> Iterator[OutputFile]:
     """Every JSON file of the API, in a fixed order."""
     listed = published.listed()
     yield "api/index.json", dumps(_discovery(published))
+    records = {item.key: published.record(item) for item in listed}  # each made once
     yield (
         INDEX_PATH,
         dumps(
@@ -106,12 +107,13 @@ def api_files(published: Published) -> Iterator[OutputFile]:
                 "apiVersion": API_VERSION,
                 "generatedAt": published.generated_at,
                 "count": len(listed),
-                "integrations": [published.record(item) for item in listed],
+                "integrations": list(records.values()),
             }
         ),
     )
     for item in published.included():
-        yield record_path(item), dumps(published.record(item))
+        record = records.pop(item.key, None) or published.record(item)
+        yield record_path(item), dumps(record)
         yield _versions_file(item)
     yield SCHEMA_PATH, dumps(record_schema(published.base_url))
     yield TYPES_PATH, typescript_types().encode()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 # A file the build puts in every tree it makes, so it never replaces a directory it did not make.
 MARKER = ".catalog-build"
@@ -49,12 +49,12 @@ def check_out_dir(out: Path, root: Path) -> None:
         )
 
 
-def _safe_relative(path: str) -> PurePosixPath:
+def _safe_relative(path: str) -> str:
     """A relative path that stays inside the output tree, or an error (a bug, never input)."""
-    pure = PurePosixPath(path)
-    if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in path:
+    parts = path.split("/")
+    if not path or "\\" in path or "\0" in path or any(p in ("", ".", "..") for p in parts):
         raise ValueError(f"refusing to write outside the output tree: {path!r}")
-    return pure
+    return path
 
 
 @contextlib.contextmanager
@@ -186,9 +186,8 @@ def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: i
     renderer = _Renderer(workers, writer)
     try:
         for entry in files:
-            rel = output_path(entry)
-            parts = _safe_relative(rel).parts
-            target, old = staging.joinpath(*parts), out.joinpath(*parts)
+            rel = _safe_relative(output_path(entry))
+            target, old = Path(f"{staging}/{rel}"), Path(f"{out}/{rel}")
             count += 1
             if isinstance(entry, Deferred):
                 fingerprints[rel] = entry.fingerprint

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from ..api import API_DIR, INDEX_PATH, Published, record_path, versions_path
-from ..model import TRUST_TIERS, TrustTier
+from ..model import TRUST_TIERS, TrustTier, integration_id
 from ..output import Deferred, OutputFile
 from ..resolve import Resolved
 from ..source import README_FILE
@@ -310,7 +310,7 @@ class Pages:
                 noindex=spec.visibility != "public",
             ),
             "item": card,
-            "integration_id": self.published.record(item)["id"],
+            "integration_id": integration_id(item.source.publisher, item.source.slug),
             "tier": TIERS[spec.trustTier],
             "readme": self.readme(item),
             "versions": version_rows(item),
