@@ -158,8 +158,8 @@ def _passed(
         if check.spec_json is not None and check.spec is None:
             check = check_file(job, settings)  # a cached entry that does not hold up
         diagnostics.extend(check.diagnostics)
-        if check.spec_json is not None:
-            passed.append(SourceIntegration(source, check, data))
+        if check.spec is not None:
+            passed.append(SourceIntegration(source, check.spec, data))
     return passed
 
 

@@ -194,8 +194,10 @@ class Checker:
         self._settings, self._cache = settings, cache
         self._workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
-        self._whole: dict[_Identity, FileCheck] = {}  # whole checks of finished batches
-        self._pending: dict[_Identity, tuple[CheckBatch, int]] = {}  # ... of running ones
+        # Only a file checked as a snapshot is (its directory holds nothing else) can stand
+        # for one: such files' checks, slimmed, from finished batches; and running ones.
+        self._whole: dict[_Identity, FileCheck] = {}
+        self._pending: dict[_Identity, tuple[CheckBatch, int]] = {}
 
     @property
     def cache(self) -> CheckCache | None:
@@ -227,8 +229,8 @@ class Checker:
                     found = whole.slimmed()
                 elif identity in self._pending:
                     links[index] = self._pending[identity]
-            elif found is not None and not job.slim:
-                self._whole[identity] = found
+            elif found is not None and not job.slim and job.files == SNAPSHOT_FILES:
+                self._whole[identity] = found.slimmed()
             results.append(found)
         missing = [i for i, result in enumerate(results) if result is None and i not in links]
         unread = sorted({jobs[i].oid for i in missing if jobs[i].data is None})
@@ -239,7 +241,7 @@ class Checker:
         ]
         batch = CheckBatch(jobs, keys, results, missing, self._submit(todo), links)
         for index in missing:
-            if not jobs[index].slim:
+            if not jobs[index].slim and jobs[index].files == SNAPSHOT_FILES:
                 self._pending[_identity(jobs[index])] = (batch, index)
         return batch
 
@@ -247,10 +249,9 @@ class Checker:
         fresh = [check for future in batch.running for check in future.result()]
         for index, result in zip(batch.missing, fresh, strict=True):
             batch.results[index] = result
-            if not batch.jobs[index].slim:
-                identity = _identity(batch.jobs[index])
-                self._whole[identity] = result
-                self._pending.pop(identity, None)
+            identity = _identity(batch.jobs[index])
+            if not batch.jobs[index].slim and self._pending.pop(identity, None) is not None:
+                self._whole[identity] = result.slimmed()
         for index, (earlier, at) in batch.links.items():
             whole = earlier.results[at]
             assert earlier.finished and whole is not None, "batches finish in start order"
@@ -315,14 +316,8 @@ class SourceIntegration:
     """One integration of the working tree that passed its per-file checks."""
 
     source: SourceDir
-    check: FileCheck
+    spec: IntegrationSource
     data: bytes
-
-    @property
-    def spec(self) -> IntegrationSource:
-        spec = self.check.spec
-        assert spec is not None
-        return spec
 
     @cached_property
     def doc(self) -> LoadedYaml:
