@@ -192,7 +192,7 @@ def _load_snapshots(
     `present` keep their snapshots' whole spec (for a tombstone). `meanwhile` runs as soon
     as the workers have the first versions to check."""
     found: dict[str, list[Snapshot]] = {}
-    checked: dict[tuple[str, str], FileCheck] = {}
+    checked: dict[tuple[str, str], _Checked] = {}
     started: set[tuple[str, str]] = set()
     # A chunk at a time, so memory stays bounded; the next chunk is read from git and the
     # cache while the workers check this one.
@@ -218,6 +218,22 @@ def _load_snapshots(
     return {key: tuple(value) for key, value in found.items()}
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What a snapshot needs of its file's check, with the content packed once."""
+
+    packed: bytes | None
+    first_error: Diagnostic | None
+    spec_json: str | None
+    dependencies: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, check: FileCheck) -> _Checked:
+        packed = None if check.content is None else Snapshot.pack(check.content)
+        first = check.errors[0] if check.errors else None
+        return cls(packed, first, check.spec_json, check.dependencies)
+
+
 # The tags of a chunk with their blob ids, the (integration, blob) pairs it checks, and the
 # batch checking them.
 _Chunk = tuple[Sequence[tuple[VersionTag, str | None]], list[tuple[str, str]], CheckBatch]
@@ -226,14 +242,16 @@ _Chunk = tuple[Sequence[tuple[VersionTag, str | None]], list[tuple[str, str]], C
 def _finish_chunk(
     running: _Chunk,
     checker: Checker,
-    checked: dict[tuple[str, str], FileCheck],
+    checked: dict[tuple[str, str], _Checked],
     found: dict[str, list[Snapshot]],
     diagnostics: list[Diagnostic],
 ) -> None:
     """Wait for a chunk's checks and make its snapshots (an earlier chunk is done already,
-    so every blob a chunk names has been checked, or is known by its tag alone)."""
+    so every blob a chunk names has been checked, or is known by its tag alone). Only what
+    the snapshots need of each check is kept, not the check."""
     chunk, pairs, batch = running
-    checked.update(zip(pairs, checker.finish(batch), strict=True))
+    for pair, check in zip(pairs, checker.finish(batch), strict=True):
+        checked[pair] = _Checked.of(check)
     for item, oid in chunk:
         where = _yaml_path(item.key)
         if oid is None:
@@ -250,8 +268,8 @@ def _finish_chunk(
                 )
             )
             continue
-        check = checked.get((item.key, oid))
-        if check is None:  # not read: known by its tag alone
+        known = checked.get((item.key, oid))
+        if known is None:  # not read: known by its tag alone
             found.setdefault(item.key, []).append(
                 Snapshot(
                     str(item.version),
@@ -262,9 +280,8 @@ def _finish_chunk(
                 )
             )
             continue
-        errors = check.errors
-        if errors:
-            first = errors[0]
+        if known.first_error is not None:
+            first = known.first_error
             diagnostics.append(
                 Diagnostic(
                     where,
@@ -274,11 +291,11 @@ def _finish_chunk(
                     "snapshot-invalid",
                     f"published version `{item.tag.name}` no longer passes today's checks "
                     f"(line {first.line}: {first.message})"
-                    + ("" if check.content is not None else "; it cannot be read and is left out"),
+                    + ("" if known.packed is not None else "; it cannot be read and is left out"),
                     "published versions cannot be edited; release a fixed version",
                 )
             )
-        if check.content is None:
+        if known.packed is None:
             continue
         found.setdefault(item.key, []).append(
             Snapshot(
@@ -286,9 +303,9 @@ def _finish_chunk(
                 item.tag.name,
                 rfc3339(item.tag.published),
                 item.tag.commit,
-                Snapshot.pack(check.content),
-                spec_json=check.spec_json,
-                dependencies=check.dependencies,
+                known.packed,
+                spec_json=known.spec_json,
+                dependencies=known.dependencies,
             )
         )
 
