@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import zlib
 from pathlib import Path
 
 import pytest
@@ -151,7 +152,11 @@ def test_every_checked_file_has_one_valid_entry(repo: GitCatalog) -> None:
     assert len(rows) == _distinct_blobs(repo) == COUNT + len(CHANGED)
     for _, _, checksum, value in rows:
         assert entry_checksum(value) == checksum
-        assert set(json.loads(value)) == {"diagnostics", "spec", "content", "dependencies", "slim"}
+        header, _, packed = value.partition(b"\n")
+        fields = json.loads(header)
+        assert set(fields) == {"diagnostics", "spec", "dependencies", "slim", "packed"}
+        assert fields["packed"] is True
+        json.loads(zlib.decompress(packed))  # the published fields, as canonical JSON
 
 
 def test_a_second_run_reads_every_entry_and_rewrites_none(repo: GitCatalog, clean: Outcome) -> None:
@@ -206,18 +211,41 @@ def test_a_flipped_byte_anywhere_is_detected(repo: GitCatalog, clean: Outcome) -
     assert _outcome(load_catalog(repo.root)) == clean
 
 
+_PACKED = zlib.compress(b'{"authConfig":{},"manifest":{},"variablesSchema":{}}', 1)
+
+
+def _entry(content: bytes = _PACKED, **header: object) -> bytes:
+    """A cache entry: its JSON line (these fields, over sound defaults), then the content."""
+    fields = {"diagnostics": [], "spec": None, "dependencies": [], "slim": False, "packed": True}
+    return json.dumps({**fields, **header}).encode() + b"\n" + content
+
+
 @pytest.mark.parametrize(
     "value",
     [
-        b"{}",
-        b"[1, 2, 3]",
-        b'"text"',
-        b'{"diagnostics": [{"path": 1}], "spec": null, "content": null}',
-        b'{"diagnostics": [], "spec": null, "content": 5}',
-        b'{"diagnostics": "none", "spec": null, "content": null}',
-        b"\xff\xfe not json",
+        b"{}\n",
+        b"[1, 2, 3]\n",
+        b'"text"\n',
+        _entry(diagnostics=[{"path": 1}]),
+        _entry(packed=5),
+        _entry(diagnostics="none"),
+        _entry(content=b"not zlib"),
+        _entry(packed=False),  # says there is no content, yet has some
+        _entry().replace(b"\n", b" "),  # no line of its own
+        b"\xff\xfe not json\n" + _PACKED,
     ],
-    ids=["empty", "list", "string", "bad-diagnostic", "bad-content", "bad-diagnostics", "bytes"],
+    ids=[
+        "empty",
+        "list",
+        "string",
+        "bad-diagnostic",
+        "bad-packed-flag",
+        "bad-diagnostics",
+        "bad-content",
+        "stray-content",
+        "no-header-line",
+        "bytes",
+    ],
 )
 def test_entries_of_the_wrong_shape_are_ignored(
     repo: GitCatalog, clean: Outcome, value: bytes
@@ -229,7 +257,7 @@ def test_entries_of_the_wrong_shape_are_ignored(
 
 
 def test_an_entry_whose_spec_cannot_be_read_is_ignored(repo: GitCatalog, clean: Outcome) -> None:
-    value = b'{"diagnostics": [], "spec": "not json", "content": null}'
+    value = _entry(spec="not json")
     checksum = entry_checksum(value)
     _update(repo.root, "UPDATE entries SET value = ?, checksum = ?", value, checksum)
     assert _outcome(load_catalog(repo.root)) == clean

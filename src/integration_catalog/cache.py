@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_DIR = ".catalog-cache"
-_DB_NAME = "checked-files-v2.sqlite3"
+_DB_NAME = "checked-files-v3.sqlite3"
 _BATCH = 500
 # `entries`: checked files by content; `blob_ids`: the blob a `<commit>:<path>` names.
 _TABLES = ("entries", "blob_ids")
@@ -48,6 +48,9 @@ class CheckCache:
             directory.mkdir(exist_ok=True)
             _ignore_in_git(directory)
             self._db = sqlite3.connect(directory / _DB_NAME, timeout=30)
+            # No waiting for the disk at each commit: a cache torn by a crash is a corrupt
+            # database, which is ignored like any other.
+            self._db.execute("PRAGMA synchronous=OFF")
             for table in _TABLES:
                 self._db.execute(
                     f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, "

@@ -12,7 +12,7 @@ from typing import Any
 from .cache import CheckCache, code_fingerprint
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic
-from .filecheck import Checker, FileCheck, FileJob, SourceIntegration, check_file
+from .filecheck import Checker, FileCheck, FileJob, SourceIntegration
 from .gitrepo import BlobReader
 from .icons import MAX_ICON_BYTES, check_icon
 from .model import is_valid_name
@@ -117,7 +117,7 @@ def load_catalog(
             def tree() -> list[SourceIntegration]:
                 # called once the workers are busy with published versions
                 found = checker.finish(batch)
-                integrations.extend(_passed(readable, jobs, found, settings, diagnostics))
+                integrations.extend(_passed(readable, found, diagnostics))
                 return integrations
 
             resolution, problems = resolve(
@@ -145,18 +145,13 @@ def load_catalog(
 
 def _passed(
     readable: list[tuple[SourceDir, bytes]],
-    jobs: list[FileJob],
     checks: list[FileCheck],
-    settings: Settings,
     diagnostics: list[Diagnostic],
 ) -> list[SourceIntegration]:
     """The tree's integrations that passed their checks; what the checks found goes to
     `diagnostics`."""
     passed: list[SourceIntegration] = []
-    for (source, data), job, found in zip(readable, jobs, checks, strict=True):
-        check = found
-        if check.spec_json is not None and check.spec is None:
-            check = check_file(job, settings)  # a cached entry that does not hold up
+    for (source, data), check in zip(readable, checks, strict=True):
         diagnostics.extend(check.diagnostics)
         if check.spec is not None:
             passed.append(SourceIntegration(source, check.spec, data))

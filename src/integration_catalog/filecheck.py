@@ -5,7 +5,9 @@ that did not change since its last tag is checked once."""
 from __future__ import annotations
 
 import gc
+import json
 import os
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -21,7 +23,7 @@ from .gitrepo import blob_id
 from .model import IntegrationSource, published_fields
 from .secrets import scan_text
 from .source import INTEGRATION_FILE, SourceDir
-from .versions import canonical_json
+from .versions import Snapshot, canonical_json
 from .yamlload import LoadedYaml, load_positions_later, load_yaml
 
 # Below this many uncached files, starting worker processes costs more than it saves.
@@ -55,15 +57,16 @@ class FileJob:
 
 @dataclass(frozen=True)
 class FileCheck:
-    """What checking one file found. `content` is the canonical JSON of its published fields
-    (`authConfig`, `manifest`, `variablesSchema`): from the validated spec when it validates,
-    else as written, else None when the file could not be loaded at all."""
+    """What checking one file found. `packed` is the canonical JSON of its published fields
+    (`authConfig`, `manifest`, `variablesSchema`), packed as a snapshot keeps it
+    (`Snapshot.pack`): from the validated spec when it validates, else as written, else None
+    when the file could not be loaded at all."""
 
     diagnostics: tuple[Diagnostic, ...]
     spec_json: str | None
-    content: bytes | None
+    packed: bytes | None
     # `manifest.dependencies` as published, kept so old versions' dependencies can be checked
-    # without parsing `content` again
+    # without reading the content again
     dependencies: tuple[tuple[str, str], ...] = ()
     slim: bool = False  # the spec and all errors but the first were left out (FileJob.slim)
 
@@ -86,22 +89,35 @@ class FileCheck:
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity is Severity.ERROR]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_bytes(self) -> bytes:
+        """A cache entry: a line of JSON, then the packed content as it is (JSON would
+        escape every quote of it, and the worker packed it already)."""
+        header = {
             "diagnostics": [d.as_json() for d in self.diagnostics],
             "spec": self.spec_json,
-            "content": None if self.content is None else self.content.decode(),
             "dependencies": [list(pair) for pair in self.dependencies],
             "slim": self.slim,
+            "packed": self.packed is not None,
         }
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False)
+        return text.encode() + b"\n" + (self.packed or b"")
 
     @classmethod
-    def from_json(cls, value: dict[str, Any]) -> FileCheck:
-        content = value["content"]
+    def from_bytes(cls, data: bytes) -> FileCheck:
+        """Raises ValueError, zlib.error (content that does not unpack), KeyError, TypeError
+        or AttributeError for anything that is not such an entry."""
+        line, newline, packed = data.partition(b"\n")
+        if not newline:
+            raise ValueError("no header line")
+        value = json.loads(line)
+        if value["packed"] is True:
+            zlib.decompress(packed)
+        elif value["packed"] is not False or packed:
+            raise ValueError("content where there is none")
         return cls(
             tuple(Diagnostic.from_json(d) for d in value["diagnostics"]),
             value["spec"],
-            None if content is None else content.encode(),
+            packed if value["packed"] is True else None,
             tuple((str(target), str(spec)) for target, spec in value["dependencies"]),
             value["slim"] is True,
         )
@@ -123,12 +139,13 @@ def check_file(job: FileJob, settings: Settings) -> FileCheck:
         content = canonical_json(
             {"authConfig": auth, "manifest": manifest, "variablesSchema": variables}
         )
+        spec_json = None if job.slim else spec.model_dump_json()  # a slim check drops it
         return FileCheck(
-            tuple(diagnostics), spec.model_dump_json(), content, _dependency_pairs(manifest)
+            tuple(diagnostics), spec_json, Snapshot.pack(content), _dependency_pairs(manifest)
         )
     raw = {name: _as_dict(doc.value.get(name)) for name in _PUBLISHED}
     return FileCheck(
-        tuple(diagnostics), None, _canonical_or_none(raw), _dependency_pairs(raw["manifest"])
+        tuple(diagnostics), None, _packed_or_none(raw), _dependency_pairs(raw["manifest"])
     )
 
 
@@ -145,9 +162,9 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _canonical_or_none(value: Any) -> bytes | None:
+def _packed_or_none(value: Any) -> bytes | None:
     try:
-        return canonical_json(value)
+        return Snapshot.pack(canonical_json(value))
     except ValueError:  # a float that JSON cannot hold
         return None
 
@@ -217,11 +234,11 @@ class Checker:
         """`fetch` reads the blobs of jobs given without data, if the cache lacks them."""
         cache = self._cache
         keys = [_cache_key(cache, job) for job in jobs] if cache is not None else []
-        cached = cache.get_many(keys) if cache is not None else {}
+        cached = cache.get_bytes(keys) if cache is not None else {}
         results: list[FileCheck | None] = []
         links: dict[int, tuple[CheckBatch, int]] = {}
         for index, job in enumerate(jobs):
-            found = _from_cache(cached.get(keys[index])) if cache is not None else None
+            found = _from_cache(cached.get(keys[index]), job.slim) if cache is not None else None
             identity = _identity(job)
             if found is None and job.slim:
                 whole = self._whole.get(identity)
@@ -258,8 +275,8 @@ class Checker:
             batch.results[index] = whole.slimmed()
         batch.finished = True
         if self._cache is not None and batch.missing:
-            self._cache.put_many(
-                (batch.keys[i], check.to_json())
+            self._cache.put_bytes(
+                (batch.keys[i], check.to_bytes())
                 for i, check in zip(batch.missing, fresh, strict=True)
             )
         return [r for r in batch.results if r is not None]
@@ -284,17 +301,20 @@ def _cache_key(cache: CheckCache, job: FileJob) -> str:
     return cache.key(job.key, ",".join(sorted(job.files)), job.oid, "slim" if job.slim else "")
 
 
-def _from_cache(entry: Any) -> FileCheck | None:
+def _from_cache(entry: bytes | None, slim: bool) -> FileCheck | None:
     """A cached result, or None (check the file again) for anything foreign or malformed: an
-    entry must at least be consistent (a file without a spec has an error to say why)."""
-    if not isinstance(entry, dict):
+    entry must at least be consistent (a file without a spec has an error to say why; a slim
+    job has a slim check; a spec validates)."""
+    if entry is None:
         return None
     try:
-        check = FileCheck.from_json(entry)
-    except (KeyError, TypeError, ValueError, AttributeError):
+        check = FileCheck.from_bytes(entry)
+    except (KeyError, TypeError, ValueError, AttributeError, zlib.error):
         return None
-    unexplained = check.content is None or (check.spec_json is None and not check.slim)
-    if (unexplained and not check.errors) or (check.spec_json and check.content is None):
+    if check.slim != slim or (check.spec_json is not None and check.spec is None):
+        return None  # a spec that does not validate (now): check the file again
+    unexplained = check.packed is None or (check.spec_json is None and not check.slim)
+    if (unexplained and not check.errors) or (check.spec_json and check.packed is None):
         return None
     if check.slim and (check.spec_json is not None or len(check.diagnostics) > 1):
         return None

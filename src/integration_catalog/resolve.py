@@ -220,7 +220,7 @@ def _load_snapshots(
 
 @dataclass(frozen=True)
 class _Checked:
-    """What a snapshot needs of its file's check, with the content packed once."""
+    """What a snapshot needs of its file's check."""
 
     packed: bytes | None
     first_error: Diagnostic | None
@@ -229,9 +229,8 @@ class _Checked:
 
     @classmethod
     def of(cls, check: FileCheck) -> _Checked:
-        packed = None if check.content is None else Snapshot.pack(check.content)
         first = check.errors[0] if check.errors else None
-        return cls(packed, first, check.spec_json, check.dependencies)
+        return cls(check.packed, first, check.spec_json, check.dependencies)
 
 
 # The tags of a chunk with their blob ids, the (integration, blob) pairs it checks, and the
