@@ -109,6 +109,17 @@ def test_write_tree_writes_a_tree_with_its_marker(tmp_path: Path) -> None:
     assert leftovers(out) == []
 
 
+def test_a_rebuild_replaces_the_tree_and_removes_the_previous_one(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, [("old.txt", b"old\n"), ("dir/old.txt", b"old\n")])
+    seen: list[list[str]] = []
+    write_tree(out, _files(4), after=lambda tree: seen.append(sorted(read_tree(tree))))
+    assert seen == [sorted([MARKER, *(f"dir{n % 3}/file{n}.txt" for n in range(4))])]
+    assert sorted(read_tree(out)) == seen[0]
+    assert leftovers(out) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+
+
 def test_a_writer_error_part_way_leaves_the_previous_tree(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_tree(out, [("keep.txt", b"old\n"), ("dir0/file0.txt", b"old 0\n")])

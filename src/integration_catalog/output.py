@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -91,15 +92,25 @@ def write_tree(
         staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
         try:
             count = _write_all(staging, out, files, workers or os.cpu_count() or 1)
-            _swap_in(staging, out)
+            previous = _swap_in(staging, out)
         except OSError as error:
+            shutil.rmtree(staging, ignore_errors=True)
             raise OutputError(
                 f"writing {out} failed: {error.strerror or error}; the previous output is unchanged"
             ) from None
-        finally:
+        except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
-        if after is not None:
-            after(out)
+            raise
+        # The previous tree is removed on a thread while `after` looks at the new one.
+        removal = threading.Thread(
+            target=shutil.rmtree, args=(previous,), kwargs={"ignore_errors": True}
+        )
+        removal.start()
+        try:
+            if after is not None:
+                after(out)
+        finally:
+            removal.join()
     return count
 
 
@@ -331,13 +342,14 @@ def _carry_over(old: Path, target: Path) -> bool:
     return True
 
 
-def _swap_in(staging: Path, out: Path) -> None:
+def _swap_in(staging: Path, out: Path) -> Path:
+    """Put the new tree in place; returns where the previous one is now (for the caller to
+    remove; nothing may be there)."""
     if not out.exists():
         staging.rename(out)
-        return
+        return staging
     if _exchange(staging, out):
-        shutil.rmtree(staging, ignore_errors=True)  # now the previous tree
-        return
+        return staging  # now the previous tree
     # No atomic exchange here: two renames, with the old tree kept until the new one is in.
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     out.rename(old)
@@ -346,7 +358,7 @@ def _swap_in(staging: Path, out: Path) -> None:
     except OSError:
         old.rename(out)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    return old
 
 
 _RENAME_EXCHANGE = 2
