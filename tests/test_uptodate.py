@@ -135,6 +135,20 @@ def test_a_second_build_keeps_the_tree_untouched(repo: GitCatalog, tmp_path: Pat
     assert run.exit_code == 0 and "is up to date" in run.output
 
 
+def test_a_rebuild_is_kept_by_the_build_after_it(repo: GitCatalog, tmp_path: Path) -> None:
+    # The second build carries most files over from the first as hard links, and removes the
+    # first tree: the record it leaves must be of its tree as it stays.
+    out = tmp_path / "site"
+    build_ok(repo.root, out)
+    _edit(repo, "Aeontel Core Auth 2")
+    rebuilt = build_ok(repo.root, out)
+    assert not rebuilt.up_to_date
+    before = tree_state(out)
+    third = build_ok(repo.root, out)
+    assert third.up_to_date and third.written == 0
+    assert tree_state(out) == before
+
+
 @pytest.mark.parametrize(
     "change",
     ["edit", "tag", "base-url", "templates", "touched", "removed", "added", "empty-directory"],

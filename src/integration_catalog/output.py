@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import shutil
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -101,16 +100,11 @@ def write_tree(
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        # The previous tree is removed on a thread while `after` looks at the new one.
-        removal = threading.Thread(
-            target=shutil.rmtree, args=(previous,), kwargs={"ignore_errors": True}
-        )
-        removal.start()
-        try:
-            if after is not None:
-                after(out)
-        finally:
-            removal.join()
+        # Before `after` looks at the new tree: unlinking the previous tree's hard links
+        # changes the change time of the files carried over from it.
+        shutil.rmtree(previous, ignore_errors=True)
+        if after is not None:
+            after(out)
     return count
 
 
