@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -328,6 +330,26 @@ def test_a_parallel_build_equals_a_single_process_one(repo: GitCatalog, tmp_path
     assert len(pages) > output._PARALLEL_FROM  # so the pages were rendered on the workers
     assert read_tree(tmp_path / "parallel") == read_tree(tmp_path / "serial")
     assert parallel.diagnostics == serial.diagnostics
+
+
+def test_a_script_without_a_main_guard_can_build_in_parallel(
+    repo: GitCatalog, tmp_path: Path
+) -> None:
+    # Worker processes must not run the caller's main module again (as spawned ones would:
+    # each would start a build of its own and wait for the first one's lock).
+    script = tmp_path / "build_it.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from integration_catalog.build import BuildOptions, build\n"
+        f"result = build(Path({str(repo.root)!r}), "
+        f"BuildOptions(out=Path({str(tmp_path / 'site')!r}), workers=2))\n"
+        "print(result.written)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > output._PARALLEL_FROM
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import gc
 import glob
 import hashlib
 import json
@@ -251,10 +252,12 @@ class _Writer:
 
 class _Renderer:
     """Renders deferred files, and writes them, on worker processes while the build goes on
-    making the next ones. The workers are started fresh (spawn), once per build: they share
-    no pages with this process, so neither side pays for copying the other's memory; each
-    deferred file's render function reaches them pickled. At most `_IN_FLIGHT` batches are
-    waiting at a time, so the pages held in memory stay few."""
+    making the next ones. The pool is forked once per build, at the first batch (after the
+    writing threads stop: no thread may run when a process forks); each deferred file's
+    render function reaches the workers pickled, so they touch little of what they inherit.
+    (Fresh workers, spawned, would re-run the caller's main module, where a script without a
+    main guard would start a build of its own.) At most `_IN_FLIGHT` batches are waiting at
+    a time, so the pages held in memory stay few."""
 
     _IN_FLIGHT = 2
 
@@ -271,7 +274,11 @@ class _Renderer:
                 self._writer.write(target, entry.render())
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=get_context("spawn"))
+            self._writer.finish()
+            # gc.freeze: the cycle collector would walk (and so copy) every inherited page
+            self._pool = ProcessPoolExecutor(
+                self._workers, mp_context=get_context("fork"), initializer=gc.freeze
+            )
         jobs = [(str(target), entry.render) for entry, target in batch]
         self._running.append(self._pool.map(_render_to, jobs, chunksize=16))
         while len(self._running) > self._IN_FLIGHT:
