@@ -235,6 +235,13 @@ def _entry(content: bytes = _PACKED, **header: object) -> bytes:
         _entry(packed=False),  # says there is no content, yet has some
         _entry().replace(b"\n", b" "),  # no line of its own
         b"\xff\xfe not json\n" + _PACKED,
+        _entry(content=zlib.compress(b"not json")),
+        _entry(content=zlib.compress(b"[1]")),
+        _entry(content=_PACKED[:-4]),  # cut short
+        _entry(content=zlib.compress(b'{"authConfig":{' + b" " * (20 << 20) + b"}}")),
+        _entry(dependencies={"ab": 1}),
+        _entry(dependencies=[["a", 1]]),
+        _entry(spec=5),
     ],
     ids=[
         "empty",
@@ -247,6 +254,13 @@ def _entry(content: bytes = _PACKED, **header: object) -> bytes:
         "stray-content",
         "no-header-line",
         "bytes",
+        "content-not-json",
+        "content-not-the-fields",
+        "content-cut-short",
+        "content-too-large",
+        "dependencies-mapping",
+        "dependency-not-text",
+        "spec-not-text",
     ],
 )
 def test_entries_of_the_wrong_shape_are_ignored(

@@ -123,11 +123,12 @@ def _versions_file(item: Resolved) -> Deferred:
     """`versions.json`, made (on a worker) only when one of its versions changed: reading
     every published version's content is most of what the API costs."""
     source, current = item.source, item.current_version
-    digest = hashlib.sha256(f"{code_fingerprint()}\0{source.key}\0{current}".encode())
+    digest = hashlib.sha256(repr((code_fingerprint(), source.key, current)).encode())
     for snapshot in item.versions:
         fields = (snapshot.version, snapshot.tag, snapshot.published_at, snapshot.commit)
-        digest.update(repr((*fields, snapshot.yanked)).encode())
-        digest.update(snapshot.packed or b"")
+        packed = snapshot.packed or b""
+        digest.update(repr((*fields, snapshot.yanked, len(packed))).encode())
+        digest.update(packed)
     return Deferred(
         versions_path(item),
         digest.hexdigest(),

@@ -39,7 +39,6 @@ class CheckCache:
     """Entries are JSON values stored under a key, with a checksum of the value."""
 
     def __init__(self, root: Path, scope: str) -> None:
-        self._root, self._scope_text = root, scope
         # What every entry depends on besides its own key, hashed once.
         self._scope = hashlib.sha256(scope.encode()).hexdigest()
         self._db: sqlite3.Connection | None = None
@@ -56,11 +55,6 @@ class CheckCache:
                     f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, "
                     "checksum TEXT NOT NULL, value BLOB NOT NULL)"
                 )
-
-    def another(self) -> CheckCache:
-        """A second connection to the same cache, for another thread (a connection serves
-        the thread that opened it)."""
-        return CheckCache(self._root, self._scope_text)
 
     def key(self, *parts: str) -> str:
         return hashlib.sha256("\0".join((self._scope, *parts)).encode()).hexdigest()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from .gitrepo import BlobReader
 from .icons import MAX_ICON_BYTES, check_icon
 from .model import is_valid_name
 from .policy import check_policy
-from .resolve import GitFacts, Resolved, read_history, resolve
+from .resolve import Resolved, read_history, resolve
 from .secrets import redact, scan_text
 from .source import (
     ICON_FILES,
@@ -88,35 +87,26 @@ def load_catalog(
     try:
         with Checker(settings, cache, workers) as checker, BlobReader(root) as reader:
             jobs = [FileJob.of(source.key, source.files, data) for source, data in readable]
-            batch = checker.start(jobs)  # forks the workers now, while this process is small
-
-            def read_git() -> tuple[GitFacts, list[Diagnostic]]:
-                own = cache.another() if cache is not None else None
-                try:
-                    return read_history(
-                        root,
-                        settings,
-                        keys,
-                        reader,
-                        own,
-                        allow_shallow=allow_shallow,
-                        source_date_epoch=source_date_epoch,
-                        merged_tags_only=merged_tags_only,
-                    )
-                finally:
-                    if own is not None:
-                        own.close()
-
-            # git answers on a thread while the workers check the tree (nothing forks then)
-            with ThreadPoolExecutor(1, thread_name_prefix="catalog-git") as thread:
-                facts, problems = thread.submit(read_git).result()
+            # The workers (forked now, while this process is small) check the tree while git
+            # answers here.
+            running = [checker.start(jobs)]
+            facts, problems = read_history(
+                root,
+                settings,
+                keys,
+                reader,
+                cache,
+                allow_shallow=allow_shallow,
+                source_date_epoch=source_date_epoch,
+                merged_tags_only=merged_tags_only,
+            )
             diagnostics.extend(problems)
-
             integrations: list[SourceIntegration] = []
 
             def tree() -> list[SourceIntegration]:
-                # called once the workers are busy with published versions
-                found = checker.finish(batch)
+                # called once the workers are busy with published versions; the tree's
+                # whole checks are let go as soon as they are read
+                found = checker.finish(running.pop())
                 integrations.extend(_passed(readable, found, diagnostics))
                 return integrations
 

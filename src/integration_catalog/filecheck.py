@@ -105,22 +105,45 @@ class FileCheck:
     @classmethod
     def from_bytes(cls, data: bytes) -> FileCheck:
         """Raises ValueError, zlib.error (content that does not unpack), KeyError, TypeError
-        or AttributeError for anything that is not such an entry."""
+        or AttributeError for anything that is not such an entry. (The content's shape is
+        checked, not its every value: an entry that passes its checksum is as trusted as
+        the cache it came from.)"""
         line, newline, packed = data.partition(b"\n")
         if not newline:
             raise ValueError("no header line")
         value = json.loads(line)
         if value["packed"] is True:
-            zlib.decompress(packed)
+            _check_packed(packed)
         elif value["packed"] is not False or packed:
             raise ValueError("content where there is none")
+        spec, dependencies = value["spec"], value["dependencies"]
+        if not (spec is None or isinstance(spec, str)) or not all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+            for pair in dependencies
+        ):
+            raise ValueError("a spec or dependencies of the wrong type")
         return cls(
             tuple(Diagnostic.from_json(d) for d in value["diagnostics"]),
-            value["spec"],
+            spec,
             packed if value["packed"] is True else None,
-            tuple((str(target), str(spec)) for target, spec in value["dependencies"]),
+            tuple((target, version) for target, version in dependencies),
             value["slim"] is True,
         )
+
+
+# No published content comes near this (a source file is at most 256 KiB): anything larger
+# is not ours, and is not unpacked further.
+_MAX_CONTENT = 16 * 1024 * 1024
+
+
+def _check_packed(packed: bytes) -> None:
+    """Raises unless `packed` unpacks, within bounds, to an object of the published fields."""
+    unpacker = zlib.decompressobj()
+    content = unpacker.decompress(packed, _MAX_CONTENT)
+    if unpacker.unconsumed_tail or not unpacker.eof:
+        raise ValueError("content too large or cut short")
+    if not (content.startswith(b'{"authConfig":{') and content.endswith(b"}}")):
+        raise ValueError("not the published fields")
 
 
 def check_file(job: FileJob, settings: Settings) -> FileCheck:
@@ -273,6 +296,7 @@ class Checker:
             whole = earlier.results[at]
             assert earlier.finished and whole is not None, "batches finish in start order"
             batch.results[index] = whole.slimmed()
+        batch.links.clear()  # the earlier batches' checks may go
         batch.finished = True
         if self._cache is not None and batch.missing:
             self._cache.put_bytes(
