@@ -283,7 +283,9 @@ def test_a_garbage_database_file_is_ignored(repo: GitCatalog, clean: Outcome) ->
     db = _db(repo.root)
     db.write_bytes(bytes(range(256)) * (db.stat().st_size // 256 + 1))
     assert _outcome(load_catalog(repo.root)) == clean
+    assert not db.exists()  # removed, so that the next run starts afresh
     assert _outcome(load_catalog(repo.root, workers=2)) == clean
+    assert len(_rows(repo.root)) == _distinct_blobs(repo)  # a fresh cache, filled again
 
 
 def test_a_database_cut_short_is_ignored(repo: GitCatalog, clean: Outcome) -> None:

@@ -43,18 +43,21 @@ class CheckCache:
         self._scope = hashlib.sha256(scope.encode()).hexdigest()
         self._db: sqlite3.Connection | None = None
         directory = root / CACHE_DIR
-        with contextlib.suppress(OSError, sqlite3.Error):
+        self._path = directory / _DB_NAME
+        try:
             directory.mkdir(exist_ok=True)
             _ignore_in_git(directory)
-            self._db = sqlite3.connect(directory / _DB_NAME, timeout=30)
+            self._db = sqlite3.connect(self._path, timeout=30)
             # No waiting for the disk at each commit: a cache torn by a crash is a corrupt
-            # database, which is ignored like any other.
+            # database, which is ignored like any other (and then replaced).
             self._db.execute("PRAGMA synchronous=OFF")
             for table in _TABLES:
                 self._db.execute(
                     f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, "
                     "checksum TEXT NOT NULL, value BLOB NOT NULL)"
                 )
+        except (OSError, sqlite3.Error) as error:
+            self._failed(error)
 
     def key(self, *parts: str) -> str:
         return hashlib.sha256("\0".join((self._scope, *parts)).encode()).hexdigest()
@@ -83,7 +86,8 @@ class CheckCache:
                     batch,
                 )
                 found.update(_verified(rows))
-        except sqlite3.Error:
+        except sqlite3.Error as error:
+            self._failed(error)
             return {}  # a corrupt database: check everything afresh
         return found
 
@@ -100,17 +104,34 @@ class CheckCache:
         if self._db is None:
             return
         rows = [(key, entry_checksum(data), data) for key, data in items]
-        with contextlib.suppress(sqlite3.Error), self._db:
-            self._db.executemany(
-                f"INSERT OR REPLACE INTO {_table(table)} (key, checksum, value) VALUES (?, ?, ?)",
-                rows,
-            )
+        try:
+            with self._db:
+                self._db.executemany(
+                    f"INSERT OR REPLACE INTO {_table(table)} (key, checksum, value) "
+                    "VALUES (?, ?, ?)",
+                    rows,
+                )
+        except sqlite3.Error as error:
+            self._failed(error)
+
+    def _failed(self, error: Exception) -> None:
+        """Stop using the database; one that SQLite cannot read (torn, or not a database
+        at all) is removed, so that the next run starts a fresh cache instead of ignoring
+        this one for good."""
+        self.close()
+        if getattr(error, "sqlite_errorcode", None) in _UNREADABLE:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    Path(f"{self._path}{suffix}").unlink()
 
     def close(self) -> None:
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
+
+
+_UNREADABLE = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def _table(name: str) -> str:
