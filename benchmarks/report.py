@@ -379,11 +379,10 @@ HOW = [
     "workers before the tree's results are taken in; each next chunk is read from git and the "
     "cache while the workers check this one, and each chunk's snapshots are made as it "
     "finishes. Pages and `versions.json` files are rendered and written by worker processes "
-    "started fresh once per build, from picklable contexts: forking the large main process "
-    "for every batch of pages, as before, cost both sides copies of each other's memory. "
-    "Pages and `versions.json` whose inputs (and the code) did not change are carried over "
-    "from the previous tree as hard links; the previous tree is removed while the new one is "
-    "recorded.",
+    "forked once per build, from picklable contexts (before, a pool was forked for every "
+    "batch of pages, and each fork of the large main process made it copy its memory "
+    "again). Pages and `versions.json` whose inputs (and the code) did not change are "
+    "carried over from the previous tree as hard links.",
     "- **Memory.** Published content is kept compressed, and of each published version's "
     "check only what its snapshot needs; pages stream to disk in batches.",
 ]
@@ -391,8 +390,8 @@ HOW = [
 
 # Why the targets this run misses are missed (profiled by hand on the same machine).
 MISSED = [
-    "- **Cold build at 10,000.** The build spends about 44 s of CPU, so even with both cores "
-    "busy throughout it would take 22 s. Profiled: checking 60,000 documents (the work tree "
+    "- **Cold build at 10,000.** The build spends 44 to 48 s of CPU, so even with both cores "
+    "busy throughout it would take 22 s or more. Profiled: checking 60,000 documents (the work tree "
     "and 50,000 tagged versions, each against today's rules, about 0.25 ms each) is about "
     "15 s on the workers; rendering and writing 29,324 files in 21,000 directories (the "
     "API's record and `versions.json` beside each page, three times the file system work of "
@@ -406,11 +405,13 @@ MISSED = [
     "processes of their own. Left to try: `versions.json` spliced from the stored canonical "
     "JSON instead of parsed and encoded again, and page contexts built on the workers.",
     "- **Memory of the process tree.** The largest process stays under 500 MB. The tree's "
-    "proportional set size adds the checking workers (forked from it), `git cat-file` (about "
-    "137 MB, mostly git's cache of delta bases: lowering that cache made reading the blobs "
-    "seven times slower) and later the renderers (about 57 MB each). In the main process, "
-    "the validated specs of the work tree are about 100 MB (10 KB each as pydantic objects) "
-    "and the published versions' compressed content about 50 MB.",
+    "proportional set size adds the checking workers, `git cat-file` (about 137 MB, mostly "
+    "git's cache of delta bases: lowering that cache made reading the blobs seven times "
+    "slower) and the renderers. The workers are forked, so every page the main process "
+    "writes afterwards exists twice. Spawned renderers instead (tried) left 614 MB in "
+    "one run, but they run the caller's main module again. In the main process, the "
+    "validated specs of the work tree are about 100 MB (10 KB each as pydantic objects) and "
+    "the published versions' compressed content about 50 MB.",
 ]
 
 # Measured by hand on the same machine (not by this run); see benchmarks/broken.py.
