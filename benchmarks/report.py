@@ -374,8 +374,8 @@ HOW = [
     "ranges are parsed once per text; look-alike names are found through publishers that "
     "share a slug; each API record is made once per build.",
     "- **Both cores.** The checks run on one process pool, forked once while "
-    "the process is still small. git's tags, history and the blob of every tag are read on a "
-    "thread while the workers check the work tree; the published versions are handed to the "
+    "the process is still small. git's tags, history and the blob of every tag are read while "
+    "the workers check the work tree; the published versions are handed to the "
     "workers before the tree's results are taken in; each next chunk is read from git and the "
     "cache while the workers check this one, and each chunk's snapshots are made as it "
     "finishes. Pages and `versions.json` files are rendered and written by worker processes "
