@@ -16,7 +16,7 @@ import pytest
 
 from build_support import build_ok, many_repo, read_tree
 from gitrepo_fixtures import GitCatalog, integration_yaml
-from integration_catalog import filecheck, output
+from integration_catalog import filecheck, output, resolve
 from integration_catalog.cache import CACHE_DIR, entry_checksum
 from integration_catalog.catalog import LoadResult, load_catalog
 
@@ -335,6 +335,25 @@ def test_a_parallel_load_equals_a_single_process_one(repo: GitCatalog) -> None:
     shutil.rmtree(repo.root / CACHE_DIR)
     load_catalog(repo.root, workers=2)
     assert _outcome(load_catalog(repo.root, workers=1)) == _outcome(serial)
+
+
+@pytest.mark.parametrize(("chunk", "parallel_from"), [(1, 64), (3, 1), (16, 1)])
+def test_published_versions_in_small_chunks_give_the_same_catalog(
+    repo: GitCatalog,
+    clean: Outcome,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
+    parallel_from: int,
+) -> None:
+    # Many chunks in flight, on the pool or not: each chunk's snapshots are made as it
+    # finishes, and a tagged file the tree holds takes the tree's check.
+    monkeypatch.setattr(resolve, "_CHUNK", chunk)
+    monkeypatch.setattr(filecheck, "_PARALLEL_FROM", parallel_from)
+    shutil.rmtree(repo.root / CACHE_DIR)
+    assert _outcome(load_catalog(repo.root, workers=2)) == clean  # cold
+    assert len(_rows(repo.root)) == _distinct_blobs(repo)  # each blob checked once
+    assert _outcome(load_catalog(repo.root, workers=2)) == clean  # warm
+    assert _outcome(load_catalog(repo.root, workers=2, use_cache=False)) == clean
 
 
 def test_a_parallel_build_equals_a_single_process_one(repo: GitCatalog, tmp_path: Path) -> None:
