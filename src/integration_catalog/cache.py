@@ -12,12 +12,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import json
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 CACHE_DIR = ".catalog-cache"
 _DB_NAME = "checked-files-v3.sqlite3"
@@ -36,7 +34,7 @@ def code_fingerprint() -> str:
 
 
 class CheckCache:
-    """Entries are JSON values stored under a key, with a checksum of the value."""
+    """Entries are bytes stored under a key, with a checksum of the bytes."""
 
     def __init__(self, root: Path, scope: str) -> None:
         # What every entry depends on besides its own key, hashed once.
@@ -62,15 +60,6 @@ class CheckCache:
     def key(self, *parts: str) -> str:
         return hashlib.sha256("\0".join((self._scope, *parts)).encode()).hexdigest()
 
-    def get_many(self, keys: Iterable[str], table: str = "entries") -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for key, data in self.get_bytes(keys, table).items():
-            try:
-                found[key] = json.loads(data)
-            except ValueError:
-                continue
-        return found
-
     def get_bytes(self, keys: Iterable[str], table: str = "entries") -> dict[str, bytes]:
         """The stored bytes of each key found whose checksum holds."""
         found: dict[str, bytes] = {}
@@ -90,15 +79,6 @@ class CheckCache:
             self._failed(error)
             return {}  # a corrupt database: check everything afresh
         return found
-
-    def put_many(self, items: Iterable[tuple[str, Any]], table: str = "entries") -> None:
-        self.put_bytes(
-            (
-                (key, json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
-                for key, value in items
-            ),
-            table,
-        )
 
     def put_bytes(self, items: Iterable[tuple[str, bytes]], table: str = "entries") -> None:
         if self._db is None:

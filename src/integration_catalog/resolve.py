@@ -99,9 +99,9 @@ def read_history(
 ) -> tuple[GitFacts, list[Diagnostic]]:
     """What git says about the whole catalog (`keys`: the integration directories of the
     tree): the repository's state, the release tags, each directory's history and the blob
-    each tag holds (asked of `reader`, or of `cache` when it knows). Mostly waits on git, so
-    it may run on a thread while workers check files; `cache` must be this thread's.
-    Raises ShallowRepository for a shallow clone without `allow_shallow`."""
+    each tag holds (asked of `reader`, or of `cache` when it knows). Mostly waits on git,
+    while worker processes can check files. Raises ShallowRepository for a shallow clone
+    without `allow_shallow`."""
     diagnostics: list[Diagnostic] = []
     state = open_repo(root)
     if state is None:
