@@ -239,10 +239,6 @@ class Checker:
         self._whole: dict[_Identity, FileCheck] = {}
         self._pending: dict[_Identity, tuple[CheckBatch, int]] = {}
 
-    @property
-    def cache(self) -> CheckCache | None:
-        return self._cache
-
     def __enter__(self) -> Checker:
         return self
 

@@ -192,7 +192,7 @@ def _load_snapshots(
     `present` keep their snapshots' whole spec (for a tombstone). `meanwhile` runs as soon
     as the workers have the first versions to check."""
     found: dict[str, list[Snapshot]] = {}
-    checked: dict[tuple[str, str], _Checked] = {}
+    checked: dict[tuple[str, str], FileCheck] = {}
     started: set[tuple[str, str]] = set()
     # A chunk at a time, so memory stays bounded; the next chunk is read from git and the
     # cache while the workers check this one.
@@ -218,21 +218,6 @@ def _load_snapshots(
     return {key: tuple(value) for key, value in found.items()}
 
 
-@dataclass(frozen=True)
-class _Checked:
-    """What a snapshot needs of its file's check."""
-
-    packed: bytes | None
-    first_error: Diagnostic | None
-    spec_json: str | None
-    dependencies: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(cls, check: FileCheck) -> _Checked:
-        first = check.errors[0] if check.errors else None
-        return cls(check.packed, first, check.spec_json, check.dependencies)
-
-
 # The tags of a chunk with their blob ids, the (integration, blob) pairs it checks, and the
 # batch checking them.
 _Chunk = tuple[Sequence[tuple[VersionTag, str | None]], list[tuple[str, str]], CheckBatch]
@@ -241,16 +226,14 @@ _Chunk = tuple[Sequence[tuple[VersionTag, str | None]], list[tuple[str, str]], C
 def _finish_chunk(
     running: _Chunk,
     checker: Checker,
-    checked: dict[tuple[str, str], _Checked],
+    checked: dict[tuple[str, str], FileCheck],
     found: dict[str, list[Snapshot]],
     diagnostics: list[Diagnostic],
 ) -> None:
     """Wait for a chunk's checks and make its snapshots (an earlier chunk is done already,
-    so every blob a chunk names has been checked, or is known by its tag alone). Only what
-    the snapshots need of each check is kept, not the check."""
+    so every blob a chunk names has been checked, or is known by its tag alone)."""
     chunk, pairs, batch = running
-    for pair, check in zip(pairs, checker.finish(batch), strict=True):
-        checked[pair] = _Checked.of(check)
+    checked.update(zip(pairs, checker.finish(batch), strict=True))
     for item, oid in chunk:
         where = _yaml_path(item.key)
         if oid is None:
@@ -279,8 +262,8 @@ def _finish_chunk(
                 )
             )
             continue
-        if known.first_error is not None:
-            first = known.first_error
+        if known.errors:
+            first = known.errors[0]
             diagnostics.append(
                 Diagnostic(
                     where,
