@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,17 @@ from build_support import (
     tree_state,
 )
 from gitrepo_fixtures import GitCatalog, integration_yaml
+from integration_catalog import output
 from integration_catalog.cache import CACHE_DIR
-from integration_catalog.output import MARKER, OutputError, write_tree
+from integration_catalog.output import (
+    MARKER,
+    Deferred,
+    Held,
+    Made,
+    OutputError,
+    OutputFile,
+    write_tree,
+)
 
 DAY1, DAY2, DAY3 = "2024-02-01T10:00:00Z", "2024-02-02T10:00:00Z", "2024-02-03T10:00:00Z"
 
@@ -149,6 +159,48 @@ def test_a_path_outside_the_tree_is_refused_and_cleaned_up(tmp_path: Path) -> No
     assert not (tmp_path / "escape.txt").exists()
     assert _surroundings(out) == before
     assert leftovers(out) == []
+
+
+def _made_from(held: Held[str], number: int) -> Made:
+    return Made(f"{held.value}-{number}", partial(_content_of, held.value, number))
+
+
+def _content_of(value: str, number: int) -> bytes:
+    return f"{value} {number} {os.getpid()}\n".encode()  # says which process rendered it
+
+
+def _files_held_late(count: int) -> Iterator[OutputFile]:
+    first = Held("first")
+    for number in range(count):
+        yield Deferred(f"first/{number}.txt", partial(_made_from, first, number))
+    second = Held("second")  # held after workers were forked for the first files
+    for number in range(count):
+        yield Deferred(f"second/{number}.txt", partial(_made_from, second, number))
+
+
+def test_deferred_files_are_made_on_workers_that_inherit_held_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(output, "_BATCH", 8)
+    monkeypatch.setattr(output, "_PARALLEL_FROM", 4)
+    out = tmp_path / "out"
+    assert write_tree(out, _files_held_late(20), workers=2) == 40
+    tree = read_tree(out)
+    del tree[MARKER]
+    makers: dict[str, set[str]] = {"early": set(), "second": set()}
+    for path, content in tree.items():
+        value, number, pid = content.decode().split()
+        assert path == f"{value}/{number}.txt"
+        if value == "second" or int(number) < 8:  # the first batch, before "second" was held
+            makers["early" if value == "first" else "second"].add(pid)
+    assert len(tree) == 40
+    assert str(os.getpid()) not in makers["early"] | makers["second"]
+    assert makers["early"].isdisjoint(makers["second"])  # forked again for the later value
+    # Made again with the same fingerprints: every file is carried over, not rendered again.
+    inodes = {path: (out / path).stat().st_ino for path in tree}
+    write_tree(out, _files_held_late(20), workers=2)
+    assert {path: (out / path).stat().st_ino for path in tree} == inodes
+    assert {k: v for k, v in read_tree(out).items() if k != MARKER} == tree
 
 
 def test_stale_temporary_trees_of_killed_builds_are_removed(tmp_path: Path) -> None:

@@ -13,9 +13,8 @@ from typing import Any, Literal, get_args, get_origin
 from .cache import code_fingerprint
 from .catalog import Catalog
 from .model import RECORD_FIELDS, Integration, integration_id, published_fields
-from .output import Deferred, OutputFile
+from .output import Deferred, Held, Made, OutputFile
 from .resolve import Resolved, versions_document
-from .versions import Snapshot
 
 API_VERSION = "v1"
 API_DIR = f"api/{API_VERSION}"
@@ -96,7 +95,15 @@ def versions_path(item: Resolved) -> str:
 
 
 def api_files(published: Published) -> Iterator[OutputFile]:
-    """Every JSON file of the API, in a fixed order."""
+    """Every JSON file of the API, in a fixed order. (What the workers need is held at once,
+    before the first file is made: see `Held`.)"""
+    return _api_files(published, Held(tuple(published.included())))
+
+
+def _api_files(published: Published, included: Held[tuple[Resolved, ...]]) -> Iterator[OutputFile]:
+    # The files made on workers first, so that they work while this process makes the rest.
+    for number, item in enumerate(included.value):
+        yield Deferred(versions_path(item), partial(_versions_made, included, number))
     listed = published.listed()
     yield "api/index.json", dumps(_discovery(published))
     records = {item.key: published.record(item) for item in listed}  # each made once
@@ -111,35 +118,32 @@ def api_files(published: Published) -> Iterator[OutputFile]:
             }
         ),
     )
-    for item in published.included():
+    for item in included.value:
         record = records.pop(item.key, None) or published.record(item)
         yield record_path(item), dumps(record)
-        yield _versions_file(item)
     yield SCHEMA_PATH, dumps(record_schema(published.base_url))
     yield TYPES_PATH, typescript_types().encode()
 
 
-def _versions_file(item: Resolved) -> Deferred:
-    """`versions.json`, made (on a worker) only when one of its versions changed: reading
-    every published version's content is most of what the API costs."""
-    source, current = item.source, item.current_version
-    digest = hashlib.sha256(repr((code_fingerprint(), source.key, current)).encode())
+def _versions_made(included: Held[tuple[Resolved, ...]], number: int) -> Made:
+    """`versions.json` of the `number`th integration, made on a worker and carried over when
+    none of its versions changed: reading every published version's content is most of what
+    the API costs."""
+    item = included.value[number]
+    digest = hashlib.sha256(repr((code_fingerprint(), item.key, item.current_version)).encode())
     for snapshot in item.versions:
         fields = (snapshot.version, snapshot.tag, snapshot.published_at, snapshot.commit)
         packed = snapshot.packed or b""
         digest.update(repr((*fields, snapshot.yanked, len(packed))).encode())
         digest.update(packed)
-    return Deferred(
-        versions_path(item),
-        digest.hexdigest(),
-        partial(_versions_bytes, source.publisher, source.slug, current, item.versions),
+    return Made(digest.hexdigest(), partial(_versions_bytes, item))
+
+
+def _versions_bytes(item: Resolved) -> bytes:
+    source = item.source
+    return dumps(
+        versions_document(source.publisher, source.slug, item.current_version, item.versions)
     )
-
-
-def _versions_bytes(
-    publisher: str, slug: str, current: str | None, snapshots: tuple[Snapshot, ...]
-) -> bytes:
-    return dumps(versions_document(publisher, slug, current, snapshots))
 
 
 def _discovery(published: Published) -> dict[str, Any]:

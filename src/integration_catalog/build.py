@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -182,9 +183,8 @@ def _compare_with_previous(loaded: LoadResult, options: BuildOptions) -> LoadRes
 
 
 def _all_files(published: Published) -> Iterator[OutputFile]:
-    yield from api_files(published)
-    yield from _icon_files(published)
-    yield from site_files(published)
+    # Both stages hold what their workers need as they are called: one fork serves them all.
+    return itertools.chain(api_files(published), _icon_files(published), site_files(published))
 
 
 def _icon_files(published: Published) -> Iterator[tuple[str, bytes]]:

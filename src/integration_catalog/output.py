@@ -15,12 +15,14 @@ import hashlib
 import json
 import os
 import shutil
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 # A file the build puts in every tree it makes, so it never replaces a directory it did not make.
 MARKER = ".catalog-build"
@@ -118,14 +120,55 @@ def _remove_stale(out: Path) -> None:
 
 
 @dataclass(frozen=True)
+class Made:
+    """A deferred file worked out: what its content depends on, and how to render it."""
+
+    fingerprint: str  # names everything the content depends on
+    render: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
 class Deferred:
-    """A file rendered only if its inputs changed since the previous build: `fingerprint`
-    names everything the content depends on. `render` must be picklable (a module-level
-    function with its arguments bound, for example): large builds render on other processes."""
+    """A file rendered only if its inputs changed since the previous build. `make` works out
+    its fingerprint and how to render it; it must be picklable (a module-level function with
+    its arguments bound, for example), since large builds make files on worker processes. It
+    should also be cheap to pickle: what many files share (the catalog, say) is best passed
+    as a `Held`, which the workers inherit."""
 
     path: str
-    fingerprint: str
-    render: Callable[[], bytes]
+    make: Callable[[], Made]
+
+
+T = TypeVar("T")
+
+
+class Held(Generic[T]):
+    """A value for deferred files' `make` to use on worker processes without sending it to
+    them: pickled, a `Held` is a number, which a worker forked after it was made finds in its
+    copy of memory. Workers are forked again if a value is held after they started."""
+
+    __slots__ = ("__weakref__", "value")
+
+    def __init__(self, value: T) -> None:
+        global _HELD_COUNT  # noqa: PLW0603 - see _HELD_COUNT
+        self.value = value
+        _HELD[id(self)] = self
+        _HELD_COUNT += 1
+
+    def __reduce__(self) -> tuple[Callable[[int], Held[Any]], tuple[int]]:
+        return _inherited, (id(self),)
+
+
+_HELD: weakref.WeakValueDictionary[int, Held[Any]] = weakref.WeakValueDictionary()
+# How many values were ever held: workers forked at a lower count may lack one.
+_HELD_COUNT = 0
+
+
+def _inherited(key: int) -> Held[Any]:
+    try:
+        return _HELD[key]
+    except KeyError:
+        raise RuntimeError("a value was held after this worker was forked") from None
 
 
 OutputFile = tuple[str, bytes] | Deferred
@@ -173,38 +216,38 @@ def output_path(entry: OutputFile) -> str:
 def rendered(entries: Iterable[OutputFile]) -> Iterator[tuple[str, bytes]]:
     """Every file with its content, deferred ones rendered (for callers that want bytes)."""
     for entry in entries:
-        yield (entry.path, entry.render()) if isinstance(entry, Deferred) else entry
+        yield (entry.path, entry.make().render()) if isinstance(entry, Deferred) else entry
 
 
 def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: int) -> int:
     """Write the new tree. A file whose content (or, for a deferred one, whose inputs) did
     not change is carried over from the previous tree as a hard link: same bytes, same
     modification time, so deploy tools that sync by time or checksum upload nothing. Deferred
-    files that must be rendered are rendered on `workers` processes."""
+    files are made on `workers` processes."""
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     carry = out.is_dir()  # a first build has nothing to carry over: no look at each old path
     previous = _previous_fingerprints(out) if carry else {}
-    fingerprints: dict[str, str] = {}
-    pending: list[tuple[Deferred, Path]] = []
+    pending: list[tuple[str, _Job]] = []
     count = 0
     writer = _Writer()
     renderer = _Renderer(workers, writer)
     try:
         for entry in files:
             rel = _safe_relative(output_path(entry))
-            target, old = Path(f"{staging}/{rel}"), Path(f"{out}/{rel}")
+            target = f"{staging}/{rel}"
+            old = f"{out}/{rel}" if carry else None
             count += 1
             if isinstance(entry, Deferred):
-                fingerprints[rel] = entry.fingerprint
-                if previous.get(rel) != entry.fingerprint or not (
-                    carry and _carry_over(old, target)
-                ):
-                    pending.append((entry, target))
-                    if len(pending) >= _BATCH:  # bounded: never every page in memory at once
-                        renderer.submit(pending)
-            elif not (carry and _same_file(old, entry[1]) and _carry_over(old, target)):
-                writer.write(target, entry[1])
+                pending.append((rel, (target, old, previous.get(rel), entry.make)))
+                if len(pending) >= _BATCH:  # bounded: never every page in memory at once
+                    renderer.submit(pending)
+            elif not (
+                old is not None
+                and _same_file(Path(old), entry[1])
+                and _carry_over(Path(old), Path(target))
+            ):
+                writer.write(Path(target), entry[1])
         renderer.submit(pending)
         renderer.finish()
     finally:
@@ -213,7 +256,7 @@ def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: i
     marker = {
         "builtBy": "integration-catalog",
         "note": _MARKER_NOTE,
-        "fingerprints": dict(sorted(fingerprints.items())),
+        "fingerprints": dict(sorted(renderer.fingerprints.items())),
     }
     (staging / MARKER).write_bytes(json.dumps(marker, indent=1).encode() + b"\n")
     return count
@@ -250,46 +293,55 @@ class _Writer:
             self._waiting.clear()
 
 
-class _Renderer:
-    """Renders deferred files, and writes them, on worker processes while the build goes on
-    making the next ones. The pool is forked once per build, at the first batch (after the
-    writing threads stop: no thread may run when a process forks); each deferred file's
-    render function reaches the workers pickled, so they touch little of what they inherit.
-    (Fresh workers, spawned, would re-run the caller's main module, where a script without a
-    main guard would start a build of its own.) At most `_IN_FLIGHT` batches are waiting at
-    a time, so the pages held in memory stay few."""
+# A deferred file to make: where it goes, where the previous tree has it (None on a first
+# build), its fingerprint there, and its `make`.
+_Job = tuple[str, str | None, str | None, Callable[[], Made]]
 
-    _IN_FLIGHT = 2
+
+class _Renderer:
+    """Makes deferred files, and writes or carries them over, on worker processes while the
+    build goes on with the next ones; collects their fingerprints. The pool is forked at the
+    first batch (after the writing threads stop: no thread may run when a process forks), and
+    again if a value was held since (see `Held`). Each file's `make` reaches the workers
+    pickled, and only its fingerprint comes back. (Fresh workers, spawned, would re-run the
+    caller's main module, where a script without a main guard would start a build of its
+    own.)"""
 
     def __init__(self, workers: int, writer: _Writer) -> None:
         self._workers, self._writer = workers, writer
         self._pool: ProcessPoolExecutor | None = None
-        self._running: deque[Iterator[None]] = deque()
+        self._forked_at = 0  # _HELD_COUNT when the pool forked
+        self._running: deque[tuple[list[str], Iterator[str]]] = deque()
+        self.fingerprints: dict[str, str] = {}
 
-    def submit(self, pending: list[tuple[Deferred, Path]]) -> None:
+    def submit(self, pending: list[tuple[str, _Job]]) -> None:
         batch = list(pending)
         pending.clear()
-        if self._pool is None and (self._workers <= 1 or len(batch) < _PARALLEL_FROM):
-            for entry, target in batch:
-                self._writer.write(target, entry.render())
+        if not batch:
             return
-        if self._pool is None:
+        if self._pool is None and (self._workers <= 1 or len(batch) < _PARALLEL_FROM):
+            for rel, job in batch:
+                self.fingerprints[rel] = _make(job, self._writer.write)
+            return
+        if self._pool is None or self._forked_at != _HELD_COUNT:
+            self.finish()
+            self.close()
             self._writer.finish()
+            self._forked_at = _HELD_COUNT
             # gc.freeze: the cycle collector would walk (and so copy) every inherited page
             self._pool = ProcessPoolExecutor(
                 self._workers, mp_context=get_context("fork"), initializer=gc.freeze
             )
-        jobs = [(str(target), entry.render) for entry, target in batch]
-        self._running.append(self._pool.map(_render_to, jobs, chunksize=16))
-        while len(self._running) > self._IN_FLIGHT:
-            self._wait_oldest()
+        results = self._pool.map(_make_here, [job for _, job in batch], chunksize=128)
+        self._running.append(([rel for rel, _ in batch], results))
 
     def _wait_oldest(self) -> None:
-        for _ in self._running.popleft():
-            pass  # raises the first error of the batch
+        rels, results = self._running.popleft()
+        for rel, fingerprint in zip(rels, results, strict=True):  # raises the first error
+            self.fingerprints[rel] = fingerprint
 
     def finish(self) -> None:
-        """Wait for every batch still being rendered."""
+        """Wait for every batch still being made."""
         while self._running:
             self._wait_oldest()
 
@@ -315,9 +367,19 @@ _PARALLEL_FROM = 64
 _BATCH = 1024
 
 
-def _render_to(job: tuple[str, Callable[[], bytes]]) -> None:
-    target, render = job
-    _write_new(Path(target), render())
+def _make(job: _Job, write: Callable[[Path, bytes], None]) -> str:
+    """Make a deferred file: carry it over if its fingerprint did not change, else render
+    and `write` it. Returns the fingerprint."""
+    target, old, previous, make = job
+    made = make()
+    if old is None or previous != made.fingerprint or not _carry_over(Path(old), Path(target)):
+        write(Path(target), made.render())
+    return made.fingerprint
+
+
+def _make_here(job: _Job) -> str:
+    """`_make` on a worker, which writes the files it renders."""
+    return _make(job, _write_new)
 
 
 def _same_file(old: Path, data: bytes) -> bool:

@@ -17,16 +17,23 @@ __all__ = ["site_files", "template_dir"]
 
 
 def site_files(published: Published) -> Iterator[OutputFile]:
-    """Every file of the site, in a fixed order."""
+    """Every file of the site, in a fixed order. (The pages are made ready at once, before
+    the first file: see `Held`.)"""
     directory = template_dir(published.catalog.root)
     static = assets(directory)
     templates = Templates(str(directory), tuple((a.name, a.path) for a in static))
     # A page is carried over when its context, its templates and the code are unchanged.
     salt = templates_digest(directory) + code_fingerprint()
     pages = Pages(published, templates, Index(published), salt)
-    for asset in static:
-        yield asset.path, asset.data
-    yield from pages.all()
+    return _site_files(pages, [(asset.path, asset.data) for asset in static], pages.all())
+
+
+def _site_files(
+    pages: Pages, static: list[tuple[str, bytes]], pages_files: Iterator[OutputFile]
+) -> Iterator[OutputFile]:
+    published = pages.published
+    yield from static
+    yield from pages_files
     yield SEARCH_PATH, search_index(published, pages.index)
     yield "feed.xml", atom_feed(published, pages.index)
     yield "sitemap.xml", sitemap(published, pages.index, pages.publisher_ids())

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from ..api import API_DIR, INDEX_PATH, Published, record_path, versions_path
 from ..model import TRUST_TIERS, TrustTier, integration_id
-from ..output import Deferred, OutputFile
+from ..output import Deferred, Held, Made, OutputFile
 from ..resolve import Resolved
 from ..source import README_FILE
 from .markdown import render_markdown
@@ -195,11 +195,14 @@ class Pages:
         return render_page(self.templates, template, context)
 
     def all(self) -> Iterator[OutputFile]:
+        """Every page. Integrations' pages are made on workers, which inherit these pages
+        (held here, before the first file is made: see `Held`)."""
+        return self._all(Held(self))
+
+    def _all(self, held: Held[Pages]) -> Iterator[OutputFile]:
+        for number, item in enumerate(self.index.included):
+            yield Deferred(page_path(item) + "index.html", partial(_detail_made, held, number))
         yield from self.listings()
-        for item in self.index.included:
-            yield self._deferred(
-                page_path(item) + "index.html", "integration.html", self.detail_context(item)
-            )
         yield from self.publisher_pages()
         yield "trust/index.html", self.trust()
         yield "404.html", self.not_found()
@@ -281,9 +284,10 @@ class Pages:
 
     def _deferred(self, page: str, template: str, context: Mapping[str, Any]) -> Deferred:
         """A page rendered (in a worker, so picklable) only when its fingerprint changed."""
-        return Deferred(
-            page, self.fingerprint(context), partial(render_page, self.templates, template, context)
+        made = Made(
+            self.fingerprint(context), partial(render_page, self.templates, template, context)
         )
+        return Deferred(page, partial(_ready, made))
 
     # -- one integration --------------------------------------------------------------------
 
@@ -440,6 +444,18 @@ class Pages:
         )
         context["root"] = urlsplit(self.published.base_url).path
         return self.render("404.html", context)
+
+
+def _ready(made: Made) -> Made:
+    return made
+
+
+def _detail_made(held: Held[Pages], number: int) -> Made:
+    """The page of the `number`th integration, worked out on a worker."""
+    pages = held.value
+    context = pages.detail_context(pages.index.included[number])
+    render = partial(render_page, pages.templates, "integration.html", context)
+    return Made(pages.fingerprint(context), render)
 
 
 def _listing_url(sort: str, number: int) -> str:

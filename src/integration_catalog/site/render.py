@@ -102,6 +102,8 @@ def environment(directory: Path, static: dict[str, str]) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # A build's templates do not change while it renders: no look at each file per page.
+        auto_reload=False,
     )
     env.filters.update(
         safe_url=safe_url,
