@@ -107,14 +107,19 @@ def _name(text: str) -> str:
     return first.removeprefix("name: ") if first.startswith("name: ") else '"untitled"'
 
 
-def hugo_command(hugo: Path, site: Path) -> list[str]:
-    return [str(hugo), "--quiet", "--source", str(site), "--cacheDir", str(site / ".cache")]
+# What a Hugo build writes into its site: the pages, and its caches.
+HUGO_OUTPUTS = ("public", ".cache")
 
 
-def clean_hugo_output(site: Path) -> None:
-    for name in ("public", "resources", ".cache", ".hugo_build.lock"):
-        path = site / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+def hugo_command(hugo: Path, site: Path, suffix: str = "") -> list[str]:
+    """Build into `public` (or public<suffix>), with caches of the same suffix."""
+    return [
+        str(hugo),
+        "--quiet",
+        "--source",
+        str(site),
+        "--destination",
+        str(site / f"public{suffix}"),
+        "--cacheDir",
+        str(site / f".cache{suffix}"),
+    ]

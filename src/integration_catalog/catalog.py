@@ -80,8 +80,6 @@ def load_catalog(
         diagnostics.extend(problems)
         if data is not None:
             readable.append((source, data))
-    diagnostics.extend(_scan_other_files(root, sources))
-    diagnostics.extend(_check_icons(root, sources))
     cache = CheckCache(root, settings_fingerprint(settings)) if use_cache else None
     keys = [source.key for source in sources]
     try:
@@ -90,6 +88,8 @@ def load_catalog(
             # The workers (forked now, while this process is small) check the tree while git
             # answers here.
             running = [checker.start(jobs)]
+            diagnostics.extend(_scan_other_files(root, sources))
+            diagnostics.extend(_check_icons(root, sources))
             facts, problems = read_history(
                 root,
                 settings,

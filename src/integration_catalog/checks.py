@@ -238,14 +238,6 @@ def _meta_validator() -> jsonschema_rs.Validator:
     )
 
 
-def schema_validator(schema: dict[str, Any]) -> jsonschema_rs.Validator | None:
-    """A validator of values against `schema`, or None when it cannot be built (a `$ref`
-    that does not resolve inside the schema). Built once per distinct schema: a catalog's
-    versions and integrations repeat the same few."""
-    text = _schema_text(schema)
-    return _validator_of(text) if text is not None else _build_validator(schema)
-
-
 def _schema_text(schema: dict[str, Any]) -> str | None:
     try:
         return json.dumps(schema, sort_keys=True, ensure_ascii=False, allow_nan=False)
@@ -254,8 +246,17 @@ def _schema_text(schema: dict[str, Any]) -> str | None:
 
 
 @lru_cache(maxsize=1024)
-def _validator_of(text: str) -> jsonschema_rs.Validator | None:
-    return _build_validator(json.loads(text))
+def _defaults_validator_of(text: str) -> jsonschema_rs.Validator | None:
+    """A validator of defaults against the schema of this JSON text, or None when it cannot
+    be built (a `$ref` that does not resolve inside the schema). Built once per distinct
+    schema: a catalog's versions and integrations repeat the same few."""
+    return _build_validator(_without_required(json.loads(text)))
+
+
+def _without_required(schema: dict[str, Any]) -> dict[str, Any]:
+    # Defaults are checked as one object against the schema without `required`; errors about
+    # the object as a whole (minProperties and the like) are not about any one default.
+    return {k: v for k, v in schema.items() if k != "required"}
 
 
 @lru_cache(maxsize=1024)
@@ -308,17 +309,19 @@ def _variables(
     schema = fields.get("variablesSchema")
     if not isinstance(schema, dict):
         return
-    problems = list(_schema_rules(schema, report))
+    text = _schema_text(schema)  # what the rules' caches are keyed by, made once per file
+    problems = list(_schema_rules(schema, text, report))
     yield from problems
     manifest = fields.get("manifest")
     defaults = manifest.get("defaults") if isinstance(manifest, dict) else None
     if not problems and isinstance(defaults, dict):
-        yield from _defaults(defaults, schema, report)
+        yield from _defaults(defaults, schema, text, report)
 
 
-def _schema_rules(schema: dict[str, Any], report: _Reporter) -> Iterator[Diagnostic]:
+def _schema_rules(
+    schema: dict[str, Any], text: str | None, report: _Reporter
+) -> Iterator[Diagnostic]:
     base: YamlPath = ("variablesSchema",)
-    text = _schema_text(schema)
     errors = _meta_errors(text) if text is not None else _meta_errors_of(schema)
     for error in errors:
         where = (*base, *error.instance_path)
@@ -375,12 +378,14 @@ def _schema_rules(schema: dict[str, Any], report: _Reporter) -> Iterator[Diagnos
 
 
 def _defaults(
-    defaults: dict[str, Any], schema: dict[str, Any], report: _Reporter
+    defaults: dict[str, Any], schema: dict[str, Any], text: str | None, report: _Reporter
 ) -> Iterator[Diagnostic]:
     properties = schema.get("properties", {})
-    # Defaults are checked as one object against the schema without `required`; errors about
-    # the object as a whole (minProperties and the like) are not about any one default.
-    validator = schema_validator({k: v for k, v in schema.items() if k != "required"})
+    validator = (
+        _defaults_validator_of(text)
+        if text is not None
+        else _build_validator(_without_required(schema))
+    )
     known = {k: v for k, v in defaults.items() if k in properties}
     errors = {} if validator is None else _errors_by_property(validator, known)
     for name, value in defaults.items():
