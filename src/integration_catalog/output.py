@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -188,25 +189,29 @@ def tree_digest(directory: Path) -> str:
     times, inode and a link's target, so that any change to the tree since shows. Raises
     OSError when the tree changes while it is read."""
     digest = hashlib.sha256()
-
-    def fail(error: OSError) -> None:
-        raise error
-
-    for current, dirs, names in os.walk(directory, onerror=fail):
-        dirs.sort()
-        here = Path(current)
-        for name in sorted([*dirs, *names]):
-            if here == directory and name == MARKER:
-                continue
-            path = here / name
-            info = path.lstat()
-            rel = path.relative_to(directory).as_posix()
-            times = f"{info.st_mtime_ns} {info.st_ctime_ns}"
-            line = f"{rel}\0{info.st_mode} {info.st_size} {times} {info.st_ino}\n"
-            digest.update(line.encode("utf-8", "surrogateescape"))
-            if path.is_symlink():
-                digest.update(os.fsencode(path.readlink()) + b"\n")
+    _digest_entries(digest.update, str(directory), "")
     return digest.hexdigest()
+
+
+def _digest_entries(update: Callable[[bytes], None], path: str, rel: str) -> None:
+    """Each entry of the directory `path` (at `rel` in the tree), in name order, and what is
+    below it."""
+    with os.scandir(path) as found:
+        entries = sorted(found, key=lambda entry: entry.name)
+    for entry in entries:
+        if not rel and entry.name == MARKER:
+            continue
+        info = entry.stat(follow_symlinks=False)
+        name = rel + entry.name
+        line = (
+            f"{name}\0{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} "
+            f"{info.st_ino}\n"
+        )
+        update(line.encode("utf-8", "surrogateescape"))
+        if stat.S_ISLNK(info.st_mode):
+            update(os.fsencode(Path(entry.path).readlink()) + b"\n")
+        elif stat.S_ISDIR(info.st_mode):
+            _digest_entries(update, entry.path, name + "/")
 
 
 def output_path(entry: OutputFile) -> str:
