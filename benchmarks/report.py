@@ -378,11 +378,12 @@ HOW = [
     "the workers check the work tree; the published versions are handed to the "
     "workers before the tree's results are taken in; each next chunk is read from git and the "
     "cache while the workers check this one, and each chunk's snapshots are made as it "
-    "finishes. Pages and `versions.json` files are rendered and written by worker processes "
-    "forked once per build, from picklable contexts (before, a pool was forked for every "
-    "batch of pages, and each fork of the large main process made it copy its memory "
-    "again). Pages and `versions.json` whose inputs (and the code) did not change are "
-    "carried over from the previous tree as hard links.",
+    "finishes. Pages and `versions.json` files are worked out, rendered and written by "
+    "worker processes forked once per build, after the catalog is loaded: a page's context "
+    "and fingerprint are made on the worker from the catalog it inherits, and only an index "
+    "goes to it and a fingerprint comes back, so the main process meanwhile makes the API "
+    "records, listings and feeds. Pages and `versions.json` whose inputs (and the code) did "
+    "not change are carried over from the previous tree as hard links.",
     "- **Memory.** Published content is kept compressed, and of each published version's "
     "check only what its snapshot needs; pages stream to disk in batches.",
 ]

@@ -101,26 +101,28 @@ def api_files(published: Published) -> Iterator[OutputFile]:
 
 
 def _api_files(published: Published, included: Held[tuple[Resolved, ...]]) -> Iterator[OutputFile]:
-    # The files made on workers first, so that they work while this process makes the rest.
+    # Each integration's files first: the workers make its `versions.json` while this
+    # process makes the next record.
+    listed = {item.key for item in published.listed()}
+    records = []
     for number, item in enumerate(included.value):
+        record = published.record(item)
+        if item.key in listed:
+            records.append(record)
+        yield record_path(item), dumps(record)
         yield Deferred(versions_path(item), partial(_versions_made, included, number))
-    listed = published.listed()
     yield "api/index.json", dumps(_discovery(published))
-    records = {item.key: published.record(item) for item in listed}  # each made once
     yield (
         INDEX_PATH,
         dumps(
             {
                 "apiVersion": API_VERSION,
                 "generatedAt": published.generated_at,
-                "count": len(listed),
-                "integrations": list(records.values()),
+                "count": len(records),
+                "integrations": records,
             }
         ),
     )
-    for item in included.value:
-        record = records.pop(item.key, None) or published.record(item)
-        yield record_path(item), dumps(record)
     yield SCHEMA_PATH, dumps(record_schema(published.base_url))
     yield TYPES_PATH, typescript_types().encode()
 

@@ -94,8 +94,6 @@ def load_catalog(
                 root,
                 settings,
                 keys,
-                reader,
-                cache,
                 allow_shallow=allow_shallow,
                 source_date_epoch=source_date_epoch,
                 merged_tags_only=merged_tags_only,
@@ -116,6 +114,7 @@ def load_catalog(
                 facts,
                 checker,
                 reader,
+                cache=cache,
                 existing=keys,
                 read_published=read_published,
             )

@@ -70,6 +70,21 @@ def main(ctx: click.Context, root: Path | None) -> None:
     ctx.obj = Context(root)
 
 
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """For a build or a validation, which keeps what it loads until it ends and makes few
+    reference cycles: the cycle collector would walk the whole catalog over and over (up to
+    half a second each time at 10,000 integrations), and the worker processes wait to be
+    fed while it does. Worker processes collect their own cycles (see `workers`)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run(prog_name: str | None = None) -> None:
     """The `catalog` command."""
     # A large catalog keeps hundreds of thousands of small objects alive, almost none of them
@@ -143,7 +158,7 @@ def _check(
 ) -> tuple[CheckReport, Path]:
     """`validate`'s findings."""
     root = _root(ctx)
-    with _environment_errors():
+    with _environment_errors(), _no_cycle_collection():
         report = check_catalog(
             root,
             paths,
@@ -293,7 +308,8 @@ def build(
     )
     progress = _progress_bar if sys.stderr.isatty() else None
     try:
-        result = build_catalog(root, options, progress)
+        with _no_cycle_collection():
+            result = build_catalog(root, options, progress)
     except (ShallowRepository, GitError, OutputError, PreviousError) as error:
         raise _environment_error(str(error)) from None
     if result.written is None or output_format == "json":

@@ -4,7 +4,6 @@ that did not change since its last tag is checked once."""
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import zlib
@@ -12,7 +11,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
-from multiprocessing import get_context
 from typing import Any
 
 from .cache import CheckCache
@@ -24,11 +22,12 @@ from .model import IntegrationSource, published_fields
 from .secrets import scan_text
 from .source import INTEGRATION_FILE, SourceDir
 from .versions import Snapshot, canonical_json
+from .workers import fork_pool
 from .yamlload import LoadedYaml, load_positions_later, load_yaml
 
 # Below this many uncached files, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 64
-_CHUNK = 64
+_CHUNK = 256
 _PUBLISHED = ("authConfig", "manifest", "variablesSchema")
 
 
@@ -309,10 +308,7 @@ class Checker:
         if self._pool is None:
             global _SETTINGS  # noqa: PLW0603 - inherited by the forked workers, see below
             _SETTINGS = self._settings
-            # gc.freeze: the cycle collector would walk (and so copy) every inherited page
-            self._pool = ProcessPoolExecutor(
-                self._workers, mp_context=get_context("fork"), initializer=gc.freeze
-            )
+            self._pool = fork_pool(self._workers)
         chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
         return [self._pool.submit(_check_inherited, chunk) for chunk in chunks]
 

@@ -9,7 +9,6 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
-import gc
 import glob
 import hashlib
 import json
@@ -21,9 +20,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+
+from .workers import fork_pool
 
 # A file the build puts in every tree it makes, so it never replaces a directory it did not make.
 MARKER = ".catalog-build"
@@ -333,10 +333,7 @@ class _Renderer:
             self.close()
             self._writer.finish()
             self._forked_at = _HELD_COUNT
-            # gc.freeze: the cycle collector would walk (and so copy) every inherited page
-            self._pool = ProcessPoolExecutor(
-                self._workers, mp_context=get_context("fork"), initializer=gc.freeze
-            )
+            self._pool = fork_pool(self._workers)
         results = self._pool.map(_make_here, [job for _, job in batch], chunksize=128)
         self._running.append(([rel for rel, _ in batch], results))
 

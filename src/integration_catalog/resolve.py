@@ -72,9 +72,9 @@ class GitFacts:
     tags: dict[str, list[VersionTag]]
     history: dict[str, DirHistory]
     reference_time: int
-    # Every release tag (newest first for each integration) with the blob id of its
-    # `integration.yaml`, or None when the tagged commit has no such file.
-    published: tuple[tuple[VersionTag, str | None], ...] = ()
+    # Every release tag, newest first for each integration (the blob each one holds is
+    # looked up as its versions are loaded, a chunk at a time)
+    published: tuple[VersionTag, ...] = ()
 
 
 def reference_time(state: RepoState | None, source_date_epoch: int | None) -> int:
@@ -90,18 +90,15 @@ def read_history(
     root: Path,
     settings: Settings,
     keys: Iterable[str],
-    reader: BlobReader,
-    cache: CheckCache | None,
     *,
     allow_shallow: bool = False,
     source_date_epoch: int | None = None,
     merged_tags_only: bool = False,
 ) -> tuple[GitFacts, list[Diagnostic]]:
     """What git says about the whole catalog (`keys`: the integration directories of the
-    tree): the repository's state, the release tags, each directory's history and the blob
-    each tag holds (asked of `reader`, or of `cache` when it knows). Mostly waits on git,
-    while worker processes can check files. Raises ShallowRepository for a shallow clone
-    without `allow_shallow`."""
+    tree): the repository's state, the release tags and each directory's history. Mostly
+    waits on git, while worker processes can check files. Raises ShallowRepository for a
+    shallow clone without `allow_shallow`."""
     diagnostics: list[Diagnostic] = []
     state = open_repo(root)
     if state is None:
@@ -129,10 +126,7 @@ def read_history(
     )
     diagnostics.extend(problems)
     history = directory_history(root, state.prefix, INTEGRATIONS_DIR, INTEGRATION_FILE)
-    wanted = [item for key in sorted(tags) for item in newest_first(tags[key])]
-    names = [f"{item.tag.commit}:{state.prefix}{_yaml_path(item.key)}" for item in wanted]
-    oids = _blob_ids(names, reader, cache)
-    published = tuple(zip(wanted, oids, strict=True))
+    published = tuple(item for key in sorted(tags) for item in newest_first(tags[key]))
     return GitFacts(state, tags, history, when, published), diagnostics
 
 
@@ -143,11 +137,13 @@ def resolve(
     checker: Checker,
     reader: BlobReader,
     *,
+    cache: CheckCache | None = None,
     existing: Iterable[str] = (),
     read_published: bool = True,
 ) -> tuple[Resolution, list[Diagnostic]]:
     """Resolve every integration from what `read_history` found, tombstones included,
-    checking published versions on `checker`. `tree` gives the tree's integrations that
+    checking published versions on `checker` (their blobs asked of `reader`, or of `cache`
+    when it knows them). `tree` gives the tree's integrations that
     passed their checks; it is called once the workers have published versions to check,
     so that its own work overlaps theirs. Without `read_published`, the published versions
     of integrations still in the tree are known by their tags alone: their content is
@@ -161,6 +157,7 @@ def resolve(
         facts,
         checker,
         reader,
+        cache,
         diagnostics,
         present=present,
         read_published=read_published,
@@ -181,6 +178,7 @@ def _load_snapshots(
     facts: GitFacts,
     checker: Checker,
     reader: BlobReader,
+    cache: CheckCache | None,
     diagnostics: list[Diagnostic],
     *,
     present: set[str],
@@ -190,15 +188,19 @@ def _load_snapshots(
     """Check every tagged `integration.yaml`, reading only the blobs the cache does not
     already know; each (integration, blob) is checked once. Only integrations no longer
     `present` keep their snapshots' whole spec (for a tombstone). `meanwhile` runs as soon
-    as the workers have the first versions to check."""
+    as the workers have versions to check for a while."""
     found: dict[str, list[Snapshot]] = {}
     checked: dict[tuple[str, str], FileCheck] = {}
     started: set[tuple[str, str]] = set()
-    # A chunk at a time, so memory stays bounded; the next chunk is read from git and the
-    # cache while the workers check this one.
+    prefix = facts.state.prefix if facts.state is not None else ""
+    # A chunk at a time, so memory stays bounded: the next chunks' blobs are looked up and
+    # read from git and the cache while the workers check the earlier ones.
     running: list[_Chunk] = []
+    waited = False
     for start in range(0, len(facts.published), _CHUNK):
-        chunk = facts.published[start : start + _CHUNK]
+        tags = facts.published[start : start + _CHUNK]
+        names = [f"{item.tag.commit}:{prefix}{_yaml_path(item.key)}" for item in tags]
+        chunk = list(zip(tags, _blob_ids(names, reader, cache), strict=True))
         jobs: dict[tuple[str, str], FileJob] = {}
         for item, oid in chunk:
             pair = (item.key, oid or "")
@@ -207,11 +209,12 @@ def _load_snapshots(
             started.add(pair)
             jobs[pair] = FileJob(item.key, SNAPSHOT_FILES, oid, slim=item.key in present)
         running.append((chunk, list(jobs), checker.start(list(jobs.values()), reader.contents)))
-        if start == 0:
+        if len(running) == _AHEAD and not waited:
             meanwhile()
-        if len(running) > 1:
+            waited = True
+        if len(running) > _AHEAD:
             _finish_chunk(running.pop(0), checker, checked, found, diagnostics)
-    if not facts.published:
+    if not waited:
         meanwhile()
     for done in running:
         _finish_chunk(done, checker, checked, found, diagnostics)
@@ -293,6 +296,9 @@ def _finish_chunk(
 
 
 _CHUNK = 4096
+# Chunks the workers hold at a time: enough to keep them busy while this process reads the
+# next chunk and makes the snapshots of the last one.
+_AHEAD = 3
 
 
 def _blob_ids(names: list[str], reader: BlobReader, cache: CheckCache | None) -> list[str | None]:
