@@ -151,9 +151,11 @@ def timed_process(
 class TreeSampler(threading.Thread):
     """Samples the memory of a process and all its descendants together (the sum of their PSS,
     so pages shared by forked workers count once). wait4's peak RSS is that of the largest
-    single process, which says little when the work is spread over worker processes."""
+    single process, which says little when the work is spread over worker processes. A
+    sample walks every process's page tables (4 ms of CPU for a 370 MB process): sampled
+    every 0.05 s, it took about a tenth of a core from the build it measured."""
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.interval = interval

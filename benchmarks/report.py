@@ -434,7 +434,7 @@ def markdown(results: list[SizeResult], machine_lines: list[str], command: str) 
         "N/20 publishers, K release tags each and K+1 commits. Every step is a whole process, "
         "timed by wall clock; peak RSS is that of the largest process of the tree, from the "
         "rusage os.wait4 reports; tree PSS is the largest sum of the PSS of the process and all "
-        "its descendants, sampled every 0.05 s (it counts worker processes too); git "
+        "its descendants, sampled every 0.2 s (it counts worker processes too); git "
         "processes are counted by a `git` wrapper first on PATH. CPU s is user + system time "
         "of the process and its children: where it is well below the wall time, the machine "
         "was busy with something else or the process waited for the disk.",
