@@ -18,6 +18,7 @@ import stat
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -47,18 +48,24 @@ class Inputs:
 def read_inputs(root: Path, *settings: str) -> Inputs | None:
     """What a run reads, with `settings` (the options that shape its result); None when the
     catalog is not in a git repository."""
-    refs = refs_fingerprint(root)
+    with ThreadPoolExecutor(1) as pool:  # git answers while the files are looked at
+        asked = pool.submit(refs_fingerprint, root)
+        racy: dict[str, str] = {}
+        recent = time.time_ns() - _RACY_NS
+        files = [
+            chunk
+            for name in (CATALOG_FILE, PUBLISHERS_FILE, ".mailmap", INTEGRATIONS_DIR)
+            for chunk in _entry(f"{root}/{name}", name, recent, racy)
+        ]
+        refs = asked.result()
     if refs is None:
         return None
     digest = hashlib.sha256()
     for part in (code_fingerprint(), sys.version, *_library_versions(), *settings):
         digest.update(part.encode() + b"\0")
     digest.update(refs)
-    racy: dict[str, str] = {}
-    recent = time.time_ns() - _RACY_NS
-    for name in (CATALOG_FILE, PUBLISHERS_FILE, ".mailmap", INTEGRATIONS_DIR):
-        for chunk in _entry(f"{root}/{name}", name, recent, racy):
-            digest.update(chunk)
+    for chunk in files:
+        digest.update(chunk)
     return Inputs(root, settings, digest.hexdigest(), racy)
 
 
