@@ -16,7 +16,7 @@ import pytest
 
 from build_support import build_ok, many_repo, read_tree
 from gitrepo_fixtures import GitCatalog, integration_yaml
-from integration_catalog import filecheck, output, resolve
+from integration_catalog import catalog, filecheck, output, resolve
 from integration_catalog.cache import CACHE_DIR, entry_checksum
 from integration_catalog.catalog import LoadResult, load_catalog
 
@@ -346,8 +346,10 @@ def test_published_versions_in_small_chunks_give_the_same_catalog(
     parallel_from: int,
 ) -> None:
     # Many chunks in flight, on the pool or not: each chunk's snapshots are made as it
-    # finishes, and a tagged file the tree holds takes the tree's check.
+    # finishes, and a tagged file the tree holds takes the tree's check (the tree itself
+    # read and checked in batches of a few files).
     monkeypatch.setattr(resolve, "_CHUNK", chunk)
+    monkeypatch.setattr(catalog, "_TREE_BATCH", 5)
     monkeypatch.setattr(filecheck, "_PARALLEL_FROM", parallel_from)
     shutil.rmtree(repo.root / CACHE_DIR)
     assert _outcome(load_catalog(repo.root, workers=2)) == clean  # cold

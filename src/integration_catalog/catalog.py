@@ -75,19 +75,16 @@ def load_catalog(
     sources, layout = discover(root)
     diagnostics.extend(layout)
     readable: list[tuple[SourceDir, bytes]] = []
-    for source in sources:
-        data, problems = read_source(root, source.yaml_path)
-        diagnostics.extend(problems)
-        if data is not None:
-            readable.append((source, data))
     cache = CheckCache(root, settings_fingerprint(settings)) if use_cache else None
     keys = [source.key for source in sources]
     try:
         with Checker(settings, cache, workers) as checker, BlobReader(root) as reader:
-            jobs = [FileJob.of(source.key, source.files, data) for source, data in readable]
-            # The workers (forked now, while this process is small) check the tree while git
-            # answers here.
-            running = [checker.start(jobs)]
+            # The workers (forked at the first batch, while this process is small) check the
+            # tree as it is read, then while git answers here.
+            running = [
+                checker.start(_read_tree(root, batch, readable, diagnostics))
+                for batch in _batches(sources, _TREE_BATCH)
+            ]
             diagnostics.extend(_scan_other_files(root, sources))
             diagnostics.extend(_check_icons(root, sources))
             facts, problems = read_history(
@@ -104,7 +101,8 @@ def load_catalog(
             def tree() -> list[SourceIntegration]:
                 # called once the workers are busy with published versions; the tree's
                 # whole checks are let go as soon as they are read
-                found = checker.finish(running.pop())
+                found = [check for batch in running for check in checker.finish(batch)]
+                running.clear()
                 integrations.extend(_passed(readable, found, diagnostics))
                 return integrations
 
@@ -130,6 +128,33 @@ def load_catalog(
         sorted(set(diagnostics)), 2 + len(sources), root, list(only), sources
     )
     return LoadResult(catalog, diagnostics, files, selection)
+
+
+# Work-tree files read before their checks start: the workers begin on the first batch while
+# the rest is read.
+_TREE_BATCH = 1024
+
+
+def _batches(sources: list[SourceDir], size: int) -> list[list[SourceDir]]:
+    return [sources[start : start + size] for start in range(0, len(sources), size)] or [[]]
+
+
+def _read_tree(
+    root: Path,
+    sources: list[SourceDir],
+    readable: list[tuple[SourceDir, bytes]],
+    diagnostics: list[Diagnostic],
+) -> list[FileJob]:
+    """Read `sources`' files; what could be read goes to `readable`, and its jobs are
+    returned."""
+    jobs = []
+    for source in sources:
+        data, problems = read_source(root, source.yaml_path)
+        diagnostics.extend(problems)
+        if data is not None:
+            readable.append((source, data))
+            jobs.append(FileJob.of(source.key, source.files, data))
+    return jobs
 
 
 def _passed(

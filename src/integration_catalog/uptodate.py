@@ -50,16 +50,17 @@ def read_inputs(root: Path, *settings: str) -> Inputs | None:
     catalog is not in a git repository."""
     with ThreadPoolExecutor(1) as pool:  # git answers while the files are looked at
         asked = pool.submit(refs_fingerprint, root)
-        racy: dict[str, str] = {}
+        recent_files: dict[str, str] = {}
         recent = time.time_ns() - _RACY_NS
         files = [
             chunk
             for name in (CATALOG_FILE, PUBLISHERS_FILE, ".mailmap", INTEGRATIONS_DIR)
-            for chunk in _entry(f"{root}/{name}", name, recent, racy)
+            for chunk in _entry(f"{root}/{name}", name, recent, recent_files)
         ]
         refs = asked.result()
     if refs is None:
         return None
+    racy = {rel: _content_digest(path) for rel, path in recent_files.items()}
     digest = hashlib.sha256()
     for part in (code_fingerprint(), sys.version, *_library_versions(), *settings):
         digest.update(part.encode() + b"\0")
@@ -89,8 +90,8 @@ _RACY_NS = 2_000_000_000
 
 def _entry(path: str, rel: str, recent: int, racy: dict[str, str]) -> Iterator[bytes]:
     """A file's path, kind, mode, size, inode and change times (as git's index and make use
-    them), a directory's entries, a link's target; the content of recent files goes to
-    `racy`."""
+    them), a directory's entries, a link's target; recent files go to `racy` (their path in
+    the tree, and where they are)."""
     try:
         info = os.lstat(path)
     except OSError as error:
@@ -114,12 +115,13 @@ def _entry(path: str, rel: str, recent: int, racy: dict[str, str]) -> Iterator[b
         with contextlib.suppress(OSError):
             yield os.fsencode(Path(path).readlink())
     elif stat.S_ISREG(info.st_mode) and max(info.st_mtime_ns, info.st_ctime_ns) >= recent:
-        racy[rel] = _content_digest(path)  # never opened unless regular: a FIFO would block
+        racy[rel] = path  # never opened unless regular: a FIFO would block
 
 
 def _content_digest(path: str) -> str:
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        with Path(path).open("rb") as handle:  # a piece at a time: a file may be huge
+            return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as error:
         return f"unreadable {error.errno}"
 
