@@ -31,7 +31,7 @@ from build_support import (
     tree_state,
 )
 from gitrepo_fixtures import GitCatalog, integration_yaml
-from integration_catalog import output
+from integration_catalog import output, site
 from integration_catalog.cache import CACHE_DIR
 from integration_catalog.output import (
     MARKER,
@@ -42,6 +42,7 @@ from integration_catalog.output import (
     OutputFile,
     write_tree,
 )
+from integration_catalog.site.render import template_dir
 
 DAY1, DAY2, DAY3 = "2024-02-01T10:00:00Z", "2024-02-02T10:00:00Z", "2024-02-03T10:00:00Z"
 
@@ -201,6 +202,41 @@ def test_deferred_files_are_made_on_workers_that_inherit_held_values(
     write_tree(out, _files_held_late(20), workers=2)
     assert {path: (out / path).stat().st_ino for path in tree} == inodes
     assert {k: v for k, v in read_tree(out).items() if k != MARKER} == tree
+
+
+def test_templates_edited_between_builds_of_one_process_are_used(tmp_path: Path) -> None:
+    # `catalog serve` builds again in the same process when a template changes: a compiled
+    # template must not outlive its file (the new pages' fingerprints name the new ones).
+    repo = sample_repo(tmp_path / "repo")
+    shutil.copytree(template_dir(tmp_path / "nowhere"), repo.root / "templates")
+    out = tmp_path / "out"
+    build_ok(repo.root, out, workers=1)
+    base = repo.root / "templates" / "base.html"
+    base.write_text(base.read_text().replace("</body>", "<!-- edited --></body>"))
+    build_ok(repo.root, out, workers=1)
+    fresh = tmp_path / "fresh"
+    build_ok(repo.root, fresh, workers=1)
+    assert b"<!-- edited -->" in (out / "404.html").read_bytes()
+    assert read_tree(out) == read_tree(fresh)
+
+
+def test_templates_that_cannot_be_read_fail_the_build_as_an_environment_problem(
+    small: GitCatalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    build_ok(small.root, out)
+    before = tree_state(out)
+
+    def unreadable(directory: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(directory / "static"))
+
+    monkeypatch.setattr(site, "assets", unreadable)
+    # another base URL, so that the build runs (a traceback would raise here)
+    result = cli(small.root, "build", "--out", str(out), "--base-url", "https://x.example/")
+    assert result.exit_code == 2, result.output
+    assert "reading the site's templates failed: Permission denied" in result.output
+    assert tree_state(out) == before
+    assert leftovers(out) == []
 
 
 def test_stale_temporary_trees_of_killed_builds_are_removed(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from .api import Published, api_files
 from .catalog import LoadResult, load_catalog
 from .diagnostics import Diagnostic, Severity
 from .gitrepo import GitError
-from .output import OutputFile, check_out_dir, tree_digest, write_tree
+from .output import OutputError, OutputFile, check_out_dir, tree_digest, write_tree
 from .previous import check_immutable, load_previous
 from .site import site_files
 from .site.render import template_dir, templates_digest
@@ -184,7 +184,14 @@ def _compare_with_previous(loaded: LoadResult, options: BuildOptions) -> LoadRes
 
 def _all_files(published: Published) -> Iterator[OutputFile]:
     # Both stages hold what their workers need as they are called: one fork serves them all.
-    return itertools.chain(api_files(published), _icon_files(published), site_files(published))
+    try:
+        site = site_files(published)
+    except OSError as error:  # the templates or static files cannot be read
+        raise OutputError(
+            f"reading the site's templates failed: {error.strerror or error} "
+            f"({error.filename}); the previous output is unchanged"
+        ) from None
+    return itertools.chain(api_files(published), _icon_files(published), site)
 
 
 def _icon_files(published: Published) -> Iterator[tuple[str, bytes]]:

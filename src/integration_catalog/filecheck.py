@@ -27,6 +27,8 @@ from .yamlload import LoadedYaml, load_positions_later, load_yaml
 
 # Below this many uncached files, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 64
+# Files a worker checks at a time, at most: every hand-over needs this process to hold the GIL,
+# which it often does for other work, so the workers should not need one too often.
 _CHUNK = 256
 _PUBLISHED = ("authConfig", "manifest", "variablesSchema")
 
@@ -309,7 +311,10 @@ class Checker:
             global _SETTINGS  # noqa: PLW0603 - inherited by the forked workers, see below
             _SETTINGS = self._settings
             self._pool = fork_pool(self._workers)
-        chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
+        # Large enough that handing work over costs little, small enough that every worker
+        # gets several
+        size = min(_CHUNK, max(16, -(-len(todo) // (4 * self._workers))))
+        chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
         return [self._pool.submit(_check_inherited, chunk) for chunk in chunks]
 
 

@@ -245,7 +245,7 @@ def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: i
             count += 1
             if isinstance(entry, Deferred):
                 pending.append((rel, (target, old, previous.get(rel), entry.make)))
-                if len(pending) >= _BATCH:  # bounded: never every page in memory at once
+                if len(pending) >= _BATCH:  # workers start on a batch while more are made
                     renderer.submit(pending)
             elif not (
                 old is not None

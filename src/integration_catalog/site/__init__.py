@@ -21,9 +21,10 @@ def site_files(published: Published) -> Iterator[OutputFile]:
     the first file: see `Held`.)"""
     directory = template_dir(published.catalog.root)
     static = assets(directory)
-    templates = Templates(str(directory), tuple((a.name, a.path) for a in static))
+    digest = templates_digest(directory)
+    templates = Templates(str(directory), tuple((a.name, a.path) for a in static), digest)
     # A page is carried over when its context, its templates and the code are unchanged.
-    salt = templates_digest(directory) + code_fingerprint()
+    salt = digest + code_fingerprint()
     pages = Pages(published, templates, Index(published), salt)
     return _site_files(pages, [(asset.path, asset.data) for asset in static], pages.all())
 

@@ -76,11 +76,14 @@ def assets(directory: Path) -> list[Asset]:
 
 @dataclass(frozen=True)
 class Templates:
-    """Where a build's templates are and the hashed names of its static assets: small and
-    picklable, so a page can be rendered in any process from its template and context."""
+    """Where a build's templates are, what they hold (`templates_digest`) and the hashed
+    names of its static assets: small and picklable, so a page can be rendered in any process
+    from its template and context. Equal only while the templates are the same, so that a
+    process that builds again after they changed compiles them again."""
 
     directory: str
     static: tuple[tuple[str, str], ...]  # (name under static/, hashed path in the output)
+    digest: str
 
 
 def render_page(templates: Templates, template: str, context: Mapping[str, Any]) -> bytes:
@@ -89,7 +92,8 @@ def render_page(templates: Templates, template: str, context: Mapping[str, Any])
 
 @lru_cache(maxsize=4)
 def environment_of(templates: Templates) -> jinja2.Environment:
-    """One environment (and so one compilation of each template) per process and build."""
+    """One environment (and so one compilation of each template) per process and set of
+    templates: environments do not look at the files again (see `environment`)."""
     return environment(Path(templates.directory), dict(templates.static))
 
 
@@ -102,7 +106,8 @@ def environment(directory: Path, static: dict[str, str]) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        # A build's templates do not change while it renders: no look at each file per page.
+        # No look at each template file per page: `environment_of` keys environments by
+        # what the templates hold.
         auto_reload=False,
     )
     env.filters.update(
