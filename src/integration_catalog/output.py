@@ -308,9 +308,7 @@ class _Renderer:
     build goes on with the next ones; collects their fingerprints. The pool is forked at the
     first batch (after the writing threads stop: no thread may run when a process forks), and
     again if a value was held since (see `Held`). Each file's `make` reaches the workers
-    pickled, and only its fingerprint comes back. (Fresh workers, spawned, would re-run the
-    caller's main module, where a script without a main guard would start a build of its
-    own.)"""
+    pickled, and only its fingerprint comes back."""
 
     def __init__(self, workers: int, writer: _Writer) -> None:
         self._workers, self._writer = workers, writer

@@ -143,9 +143,9 @@ def resolve(
 ) -> tuple[Resolution, list[Diagnostic]]:
     """Resolve every integration from what `read_history` found, tombstones included,
     checking published versions on `checker` (their blobs asked of `reader`, or of `cache`
-    when it knows them). `tree` gives the tree's integrations that
-    passed their checks; it is called once the workers have published versions to check,
-    so that its own work overlaps theirs. Without `read_published`, the published versions
+    when it knows them). `tree` gives the tree's integrations that passed their checks; it
+    is called once the workers have published versions to check, so that its own work
+    overlaps theirs. Without `read_published`, the published versions
     of integrations still in the tree are known by their tags alone: their content is
     neither read nor checked (only a tombstone needs it)."""
     diagnostics: list[Diagnostic] = []

@@ -88,10 +88,10 @@ def _library_versions() -> list[str]:
 _RACY_NS = 2_000_000_000
 
 
-def _entry(path: str, rel: str, recent: int, racy: dict[str, str]) -> Iterator[bytes]:
+def _entry(path: str, rel: str, recent: int, recent_files: dict[str, str]) -> Iterator[bytes]:
     """A file's path, kind, mode, size, inode and change times (as git's index and make use
-    them), a directory's entries, a link's target; recent files go to `racy` (their path in
-    the tree, and where they are)."""
+    them), a directory's entries, a link's target; regular files changed since `recent` go
+    to `recent_files` (their path in the tree, and where they are)."""
     try:
         info = os.lstat(path)
     except OSError as error:
@@ -110,12 +110,12 @@ def _entry(path: str, rel: str, recent: int, racy: dict[str, str]) -> Iterator[b
             yield f"unreadable {error.errno}\n".encode()
             return
         for name in names:
-            yield from _entry(f"{path}/{name}", f"{rel}/{name}", recent, racy)
+            yield from _entry(f"{path}/{name}", f"{rel}/{name}", recent, recent_files)
     elif stat.S_ISLNK(info.st_mode):
         with contextlib.suppress(OSError):
             yield os.fsencode(Path(path).readlink())
     elif stat.S_ISREG(info.st_mode) and max(info.st_mtime_ns, info.st_ctime_ns) >= recent:
-        racy[rel] = path  # never opened unless regular: a FIFO would block
+        recent_files[rel] = path  # never opened unless regular: a FIFO would block
 
 
 def _content_digest(path: str) -> str:

@@ -284,10 +284,8 @@ class Pages:
 
     def _deferred(self, page: str, template: str, context: Mapping[str, Any]) -> Deferred:
         """A page rendered (in a worker, so picklable) only when its fingerprint changed."""
-        made = Made(
-            self.fingerprint(context), partial(render_page, self.templates, template, context)
-        )
-        return Deferred(page, partial(_ready, made))
+        render = partial(render_page, self.templates, template, context)
+        return Deferred(page, partial(Made, self.fingerprint(context), render))
 
     # -- one integration --------------------------------------------------------------------
 
@@ -297,9 +295,6 @@ class Pages:
         # The repr of a context (dicts in insertion order, frozen dataclasses, strings, no
         # sets) is the same for the same page in every build, and cheap to make.
         return hashlib.sha256((self.salt + repr(context)).encode()).hexdigest()
-
-    def detail(self, item: Resolved) -> bytes:
-        return self.render("integration.html", self.detail_context(item))
 
     def detail_context(self, item: Resolved) -> DetailContext:
         page = page_path(item) + "index.html"
@@ -444,10 +439,6 @@ class Pages:
         )
         context["root"] = urlsplit(self.published.base_url).path
         return self.render("404.html", context)
-
-
-def _ready(made: Made) -> Made:
-    return made
 
 
 def _detail_made(held: Held[Pages], number: int) -> Made:
