@@ -135,6 +135,7 @@ manifest:
   defaults:
     ratio: 2.0
     share: 0.5
+    tiny: 0.0000001
 variablesSchema:
   type: object
   properties:
@@ -145,6 +146,8 @@ variablesSchema:
     share:
       type: number
       maximum: 1.5
+    tiny:
+      type: number
     "\ufb01le":
       type: string
     "\U0001f680rocket":
@@ -472,10 +475,27 @@ def test_digests_follow_rfc8785_where_it_differs_from_plain_json(site: Built) ->
     assert canonical != plain.encode()  # 2.0 is 2, and keys sort by UTF-16 code units
     assert snapshot["digest"] == "sha256:" + hashlib.sha256(canonical).hexdigest()
     assert snapshot["digest"] == _digest(snapshot)
-    assert snapshot["manifest"]["defaults"] == {"ratio": 2, "share": 0.5}
+    assert snapshot["manifest"]["defaults"] == {"ratio": 2, "share": 0.5, "tiny": 1e-7}
     properties = snapshot["variablesSchema"]["properties"]
     assert properties["ratio"]["description"] == "Speed-up \U0001f680"
     assert list(properties) == sorted(properties, key=lambda k: k.encode("utf-16-be"))
+
+
+def test_versions_files_hold_each_versions_fields_as_their_canonical_json(site: Built) -> None:
+    """A consumer can check a digest against the bytes as served: every published field of
+    every version is written exactly as its canonical JSON (numbers as RFC 8785 writes them,
+    keys in its order), and each file is compact, UTF-8 and ends with one line break."""
+    files = [rel for rel in site.tree if rel.endswith("/versions.json")]
+    assert len(files) > 5
+    for rel in files:
+        raw = site.tree[rel]
+        assert raw.endswith(b"}\n") and b"\n" not in raw[:-1] and b"\\u" not in raw
+        document = json.loads(raw)
+        head = {k: document[k] for k in ("integrationId", "currentVersion")}
+        assert raw.startswith(json.dumps(head, separators=(",", ":")).encode()[:-1] + b",")
+        for snapshot in document["versions"]:
+            for name in ("manifest", "variablesSchema", "authConfig"):
+                assert f'"{name}":'.encode() + rfc8785.dumps(snapshot[name]) in raw, (rel, name)
 
 
 # -- icons ---------------------------------------------------------------------------------------

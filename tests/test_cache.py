@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 import zlib
@@ -19,6 +20,7 @@ from gitrepo_fixtures import GitCatalog, integration_yaml
 from integration_catalog import catalog, filecheck, output, resolve
 from integration_catalog.cache import CACHE_DIR, entry_checksum
 from integration_catalog.catalog import LoadResult, load_catalog
+from integration_catalog.versions import pack_published, unpack_published
 
 COUNT = 70  # integrations: with their snapshots, well above the pool's threshold
 CHANGED = (3, 17, 29, 41, 58)  # released again with an unknown format (a warning)
@@ -158,7 +160,11 @@ def test_every_checked_file_has_one_valid_entry(repo: GitCatalog) -> None:
         fields = json.loads(header)
         assert set(fields) == {"diagnostics", "spec", "dependencies", "slim", "packed"}
         assert fields["packed"] is True
-        json.loads(zlib.decompress(packed))  # the published fields, as canonical JSON
+        content, *parts = unpack_published(packed)  # the published fields, as canonical JSON
+        assert json.loads(content) == {
+            name: json.loads(part)
+            for name, part in zip(("authConfig", "manifest", "variablesSchema"), parts, strict=True)
+        }
 
 
 def test_a_second_run_reads_every_entry_and_rewrites_none(repo: GitCatalog, clean: Outcome) -> None:
@@ -213,7 +219,8 @@ def test_a_flipped_byte_anywhere_is_detected(repo: GitCatalog, clean: Outcome) -
     assert _outcome(load_catalog(repo.root)) == clean
 
 
-_PACKED = zlib.compress(b'{"authConfig":{},"manifest":{},"variablesSchema":{}}', 1)
+_PACKED = pack_published({}, {}, {})
+_LENGTHS = _PACKED[:8]  # of the first two parts, then the compressed content
 
 
 def _entry(content: bytes = _PACKED, **header: object) -> bytes:
@@ -231,14 +238,16 @@ def _entry(content: bytes = _PACKED, **header: object) -> bytes:
         _entry(diagnostics=[{"path": 1}]),
         _entry(packed=5),
         _entry(diagnostics="none"),
-        _entry(content=b"not zlib"),
+        _entry(content=_LENGTHS + b"not zlib"),
+        _entry(content=b"\0\0\0"),  # no lengths
+        _entry(content=struct.pack(">II", 3, 2) + _PACKED[8:]),  # lengths that do not fit
         _entry(packed=False),  # says there is no content, yet has some
         _entry().replace(b"\n", b" "),  # no line of its own
         b"\xff\xfe not json\n" + _PACKED,
-        _entry(content=zlib.compress(b"not json")),
-        _entry(content=zlib.compress(b"[1]")),
+        _entry(content=_LENGTHS + zlib.compress(b"not json")),
+        _entry(content=_LENGTHS + zlib.compress(b"[1]")),
         _entry(content=_PACKED[:-4]),  # cut short
-        _entry(content=zlib.compress(b'{"authConfig":{' + b" " * (20 << 20) + b"}}")),
+        _entry(content=_LENGTHS + zlib.compress(b'{"authConfig":{' + b" " * (20 << 20) + b"}}")),
         _entry(dependencies={"ab": 1}),
         _entry(dependencies=[["a", 1]]),
         _entry(spec=5),
@@ -251,6 +260,8 @@ def _entry(content: bytes = _PACKED, **header: object) -> bytes:
         "bad-packed-flag",
         "bad-diagnostics",
         "bad-content",
+        "no-lengths",
+        "lengths-not-fitting",
         "stray-content",
         "no-header-line",
         "bytes",

@@ -14,7 +14,7 @@ from .cache import code_fingerprint
 from .catalog import Catalog
 from .model import RECORD_FIELDS, Integration, integration_id, published_fields
 from .output import Deferred, Held, Made, OutputFile
-from .resolve import Resolved, versions_document
+from .resolve import Resolved, versions_document_bytes
 
 API_VERSION = "v1"
 API_DIR = f"api/{API_VERSION}"
@@ -143,9 +143,10 @@ def _versions_made(included: Held[tuple[Resolved, ...]], number: int) -> Made:
 
 def _versions_bytes(item: Resolved) -> bytes:
     source = item.source
-    return dumps(
-        versions_document(source.publisher, source.slug, item.current_version, item.versions)
+    document = versions_document_bytes(
+        source.publisher, source.slug, item.current_version, item.versions
     )
+    return document + b"\n"  # compact and UTF-8 already, as `dumps` writes
 
 
 def _discovery(published: Published) -> dict[str, Any]:

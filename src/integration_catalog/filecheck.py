@@ -21,7 +21,7 @@ from .gitrepo import blob_id
 from .model import IntegrationSource, published_fields
 from .secrets import scan_text
 from .source import INTEGRATION_FILE, SourceDir
-from .versions import Snapshot, canonical_json
+from .versions import pack_published, unpack_published
 from .workers import fork_pool
 from .yamlload import LoadedYaml, load_positions_later, load_yaml
 
@@ -60,7 +60,7 @@ class FileJob:
 class FileCheck:
     """What checking one file found. `packed` is the canonical JSON of its published fields
     (`authConfig`, `manifest`, `variablesSchema`), packed as a snapshot keeps it
-    (`Snapshot.pack`): from the validated spec when it validates, else as written, else None
+    (`pack_published`): from the validated spec when it validates, else as written, else None
     when the file could not be loaded at all."""
 
     diagnostics: tuple[Diagnostic, ...]
@@ -114,7 +114,7 @@ class FileCheck:
             raise ValueError("no header line")
         value = json.loads(line)
         if value["packed"] is True:
-            _check_packed(packed)
+            unpack_published(packed, _MAX_CONTENT)  # raises unless it holds the fields
         elif value["packed"] is not False or packed:
             raise ValueError("content where there is none")
         spec, dependencies = value["spec"], value["dependencies"]
@@ -137,16 +137,6 @@ class FileCheck:
 _MAX_CONTENT = 16 * 1024 * 1024
 
 
-def _check_packed(packed: bytes) -> None:
-    """Raises unless `packed` unpacks, within bounds, to an object of the published fields."""
-    unpacker = zlib.decompressobj()
-    content = unpacker.decompress(packed, _MAX_CONTENT)
-    if unpacker.unconsumed_tail or not unpacker.eof:
-        raise ValueError("content too large or cut short")
-    if not (content.startswith(b'{"authConfig":{') and content.endswith(b"}}")):
-        raise ValueError("not the published fields")
-
-
 def check_file(job: FileJob, settings: Settings) -> FileCheck:
     """Every per-file rule: the credential scan, strict loading and the checks."""
     source, data = job.source, job.data
@@ -160,12 +150,12 @@ def check_file(job: FileJob, settings: Settings) -> FileCheck:
     diagnostics.extend(problems)
     if spec is not None:
         manifest, variables, auth = published_fields(spec)
-        content = canonical_json(
-            {"authConfig": auth, "manifest": manifest, "variablesSchema": variables}
-        )
         spec_json = None if job.slim else spec.model_dump_json()  # a slim check drops it
         return FileCheck(
-            tuple(diagnostics), spec_json, Snapshot.pack(content), _dependency_pairs(manifest)
+            tuple(diagnostics),
+            spec_json,
+            pack_published(auth, manifest, variables),
+            _dependency_pairs(manifest),
         )
     raw = {name: _as_dict(doc.value.get(name)) for name in _PUBLISHED}
     return FileCheck(
@@ -188,7 +178,7 @@ def _as_dict(value: Any) -> dict[str, Any]:
 
 def _packed_or_none(value: Any) -> bytes | None:
     try:
-        return Snapshot.pack(canonical_json(value))
+        return pack_published(value["authConfig"], value["manifest"], value["variablesSchema"])
     except ValueError:  # a float that JSON cannot hold
         return None
 

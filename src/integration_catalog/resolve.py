@@ -3,6 +3,7 @@ snapshots), `currentVersion`, `createdAt`, `updatedAt`, `createdBy`, and tombsto
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -447,8 +448,16 @@ def versions_json(item: Resolved) -> dict[str, Any]:
 def versions_document(
     publisher: str, slug: str, current: str | None, snapshots: tuple[Snapshot, ...]
 ) -> dict[str, Any]:
-    return {
-        "integrationId": integration_id(publisher, slug),
-        "currentVersion": current,
-        "versions": [snapshot.as_json() for snapshot in snapshots],
-    }
+    value: dict[str, Any] = json.loads(versions_document_bytes(publisher, slug, current, snapshots))
+    return value
+
+
+def versions_document_bytes(
+    publisher: str, slug: str, current: str | None, snapshots: tuple[Snapshot, ...]
+) -> bytes:
+    """The document as compact JSON, joined from each snapshot's own (see `Snapshot.json_bytes`)."""
+    head = {"integrationId": integration_id(publisher, slug), "currentVersion": current}
+    start = json.dumps(head, separators=(",", ":"), ensure_ascii=False)[:-1]
+    return b"".join(
+        (start.encode(), b',"versions":[', b",".join(s.json_bytes() for s in snapshots), b"]}")
+    )

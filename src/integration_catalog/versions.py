@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import struct
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -173,8 +174,7 @@ def canonical_json(value: Any) -> bytes:
 
 
 def digest(manifest: Any, variables_schema: Any, auth_config: Any) -> str:
-    content = {"authConfig": auth_config, "manifest": manifest, "variablesSchema": variables_schema}
-    return content_digest(canonical_json(content))
+    return content_digest(_content(*_parts(auth_config, manifest, variables_schema)))
 
 
 def content_digest(content: bytes) -> str:
@@ -182,18 +182,76 @@ def content_digest(content: bytes) -> str:
     return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
+# A version's content is the canonical JSON of these three members, in this (sorted) order.
+# Canonical JSON of an object is its members' canonical JSON joined in key order, so the
+# content is joined from its parts, and a part is cut out of the content by its length.
+_AUTH, _MANIFEST, _VARIABLES = b'{"authConfig":', b',"manifest":', b',"variablesSchema":'
+# The lengths of the first two parts, before the compressed content.
+_LENGTHS = struct.Struct(">II")
+
+
+def _parts(auth: Any, manifest: Any, variables: Any) -> tuple[bytes, bytes, bytes]:
+    return canonical_json(auth), canonical_json(manifest), canonical_json(variables)
+
+
+def _content(auth: bytes, manifest: bytes, variables: bytes) -> bytes:
+    return b"".join((_AUTH, auth, _MANIFEST, manifest, _VARIABLES, variables, b"}"))
+
+
+def pack_published(auth: Any, manifest: Any, variables: Any) -> bytes:
+    """What a snapshot keeps of a version's content (`Snapshot.packed`): compressed, since a
+    large catalog holds tens of thousands at once, behind the lengths of its first two parts,
+    so that versions.json is joined from the parts without parsing them. Raises ValueError
+    for a value JSON cannot hold (NaN)."""
+    parts = _parts(auth, manifest, variables)
+    return _LENGTHS.pack(len(parts[0]), len(parts[1])) + zlib.compress(_content(*parts), 1)
+
+
+def unpack_published(packed: bytes, limit: int = 0) -> tuple[bytes, bytes, bytes, bytes]:
+    """The content and its three parts (authConfig, manifest, variablesSchema) of what
+    `pack_published` made. Raises ValueError or zlib.error for anything else, and
+    ValueError for content over `limit` bytes when one is given."""
+    if len(packed) < _LENGTHS.size:
+        raise ValueError("no lengths")
+    auth_length, manifest_length = _LENGTHS.unpack_from(packed)
+    unpacker = zlib.decompressobj()
+    content = unpacker.decompress(memoryview(packed)[_LENGTHS.size :], limit)
+    if unpacker.unconsumed_tail or not unpacker.eof:
+        raise ValueError("content too large or cut short")
+    manifest_at = len(_AUTH) + auth_length + len(_MANIFEST)
+    variables_at = manifest_at + manifest_length + len(_VARIABLES)
+    if not (
+        content.startswith(_AUTH)
+        and content.startswith(_MANIFEST, manifest_at - len(_MANIFEST))
+        and content.startswith(_VARIABLES, variables_at - len(_VARIABLES))
+        and content.endswith(b"}")
+        and variables_at < len(content)
+    ):
+        raise ValueError("not the published fields")
+    return (
+        content,
+        content[len(_AUTH) : len(_AUTH) + auth_length],
+        content[manifest_at : manifest_at + manifest_length],
+        content[variables_at:-1],
+    )
+
+
+def _json_string(text: str) -> bytes:
+    return json.dumps(text, ensure_ascii=False).encode()
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One published version, as consumers get it in versions.json. The published fields are
-    kept as their canonical JSON (compact, and exactly what the digest covers), compressed:
-    a large catalog holds tens of thousands of them at once."""
+    kept as their canonical JSON (compact, and exactly what the digest covers), packed by
+    `pack_published`."""
 
     version: str
     tag: str
     published_at: str
     commit: str
-    # pack() of the canonical JSON of {"authConfig", "manifest", "variablesSchema"}; None
-    # when the run did not read published content (`catalog validate` needs only versions)
+    # pack_published() of {"authConfig", "manifest", "variablesSchema"}; None when the run
+    # did not read published content (`catalog validate` needs only versions)
     packed: bytes | None
     yanked: str | None = None  # the reason, when the publisher withdrew this version
     dependencies: tuple[tuple[str, str], ...] = ()  # manifest.dependencies, as published
@@ -203,27 +261,22 @@ class Snapshot:
 
     @property
     def digest(self) -> str:
-        return content_digest(self._read_content)
+        return content_digest(self._unpacked[0])
 
     @property
     def published(self) -> dict[str, Any]:
-        value: dict[str, Any] = json.loads(self._read_content)
+        value: dict[str, Any] = json.loads(self._unpacked[0])
         return value
-
-    @staticmethod
-    def pack(content: bytes) -> bytes:
-        return zlib.compress(content, 1)
 
     @property
     def content(self) -> bytes | None:
-        return None if self.packed is None else zlib.decompress(self.packed)
+        return None if self.packed is None else unpack_published(self.packed)[0]
 
     @property
-    def _read_content(self) -> bytes:
-        content = self.content
-        if content is None:
+    def _unpacked(self) -> tuple[bytes, bytes, bytes, bytes]:
+        if self.packed is None:
             raise RuntimeError(f"the content of {self.tag} was not read")  # a bug, not input
-        return content
+        return unpack_published(self.packed)
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -249,17 +302,37 @@ class Snapshot:
         except ValueError:  # a cached entry that does not hold a valid integration
             return None
 
+    def json_bytes(self) -> bytes:
+        """This version as versions.json gives it, compact: joined from the parts of its
+        content, which are canonical JSON already, rather than parsed and written again."""
+        content, auth, manifest, variables = self._unpacked
+        yanked = b"null"
+        if self.yanked is not None:
+            yanked = b'{"reason":' + _json_string(self.yanked) + b"}"
+        return b"".join(
+            (
+                b'{"version":',
+                _json_string(self.version),
+                b',"tag":',
+                _json_string(self.tag),
+                b',"publishedAt":',
+                _json_string(self.published_at),
+                b',"commit":',
+                _json_string(self.commit),
+                b',"manifest":',
+                manifest,
+                b',"variablesSchema":',
+                variables,
+                b',"authConfig":',
+                auth,
+                b',"digest":',
+                _json_string(content_digest(content)),
+                b',"yanked":',
+                yanked,
+                b"}",
+            )
+        )
+
     def as_json(self) -> dict[str, Any]:
-        content = self._read_content
-        published: dict[str, Any] = json.loads(content)
-        return {
-            "version": self.version,
-            "tag": self.tag,
-            "publishedAt": self.published_at,
-            "commit": self.commit,
-            "manifest": published["manifest"],
-            "variablesSchema": published["variablesSchema"],
-            "authConfig": published["authConfig"],
-            "digest": content_digest(content),
-            "yanked": {"reason": self.yanked} if self.yanked is not None else None,
-        }
+        value: dict[str, Any] = json.loads(self.json_bytes())
+        return value
