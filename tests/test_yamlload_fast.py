@@ -386,6 +386,23 @@ def test_positions_later_take_the_files_value_when_given_none() -> None:
 # -- the facts the fast path relies on ------------------------------------------------------------
 
 
+# The number screen as first written, with plain (backtracking) repetition.
+_PLAIN_DOUBTFUL_NUMBER = re.compile(
+    r"[\n\[{,:-] *(?=[-+._]*[0-9])"
+    r"(?![-+]?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?(?![\w.+-]))"
+    r"[-+]?(?:0[xXoObB][0-9a-fA-F_]*|[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]*)?)(?![\w.+-])"
+)
+
+
+@settings(SETTINGS, max_examples=1000)
+@given(text=st.text("0123456789_.+-eExXoObBaAfF: \n[{,", max_size=16))
+def test_the_number_screen_finds_what_its_plain_form_finds(text: str) -> None:
+    """Possessive and atomic repetition only spares the regex engine work: every match is
+    the same (a number ends at a word character, so giving one back never helps)."""
+    found = [m.span() for m in yamlload._DOUBTFUL_NUMBER.finditer(text)]
+    assert found == [m.span() for m in _PLAIN_DOUBTFUL_NUMBER.finditer(text)]
+
+
 @settings(SETTINGS, max_examples=500)
 @given(word=st.text("0123456789_.+-eExXoObBaAfFinINlL:", min_size=1, max_size=8))
 def test_every_number_yaml_rs_reads_is_number_like(word: str) -> None:
