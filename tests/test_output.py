@@ -32,6 +32,7 @@ from build_support import (
 )
 from gitrepo_fixtures import GitCatalog, integration_yaml
 from integration_catalog import output, site
+from integration_catalog.build import _alternating
 from integration_catalog.cache import CACHE_DIR
 from integration_catalog.output import (
     MARKER,
@@ -476,3 +477,21 @@ def test_a_rebuild_keeps_unchanged_files_and_replaces_changed_ones(
 def _fresh_build(repo: GitCatalog, out: Path, epoch: int) -> Path:
     build_ok(repo.root, out, source_date_epoch=epoch)
     return out
+
+
+def test_the_api_and_the_site_are_written_in_turn() -> None:
+    """Records are made in the building process and pages on workers: the build takes a
+    file of each in turn, every file once, the rest of the longer stream at the end."""
+    api = [(f"api/{n}.json", b"{}") for n in range(3)]
+    pages = [(f"p/{n}.html", b"") for n in range(5)]
+    taken = [path for path, _ in _alternating(iter(api), iter(pages))]
+    assert taken == [
+        "api/0.json",
+        "p/0.html",
+        "api/1.json",
+        "p/1.html",
+        "api/2.json",
+        "p/2.html",
+        "p/3.html",
+        "p/4.html",
+    ]

@@ -191,7 +191,19 @@ def _all_files(published: Published) -> Iterator[OutputFile]:
             f"reading the site's templates failed: {error.strerror or error} "
             f"({error.filename}); the previous output is unchanged"
         ) from None
-    return itertools.chain(api_files(published), _icon_files(published), site)
+    return _alternating(itertools.chain(api_files(published), _icon_files(published)), site)
+
+
+def _alternating(*streams: Iterator[OutputFile]) -> Iterator[OutputFile]:
+    """A file of each stream in turn. The API's records are made in this process and the
+    pages on the workers: taken together, neither waits for the other."""
+    live = list(streams)
+    while live:
+        for stream in tuple(live):
+            try:
+                yield next(stream)
+            except StopIteration:
+                live.remove(stream)
 
 
 def _icon_files(published: Published) -> Iterator[tuple[str, bytes]]:
