@@ -11,7 +11,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from gitrepo_fixtures import GitCatalog, integration_yaml
 from integration_catalog import output, site
 from integration_catalog.build import _alternating
 from integration_catalog.cache import CACHE_DIR
+from integration_catalog.gitrepo import BlobReader, GitError
 from integration_catalog.output import (
     MARKER,
     Deferred,
@@ -416,11 +417,29 @@ def _corrupt_tagged_blob(repo: GitCatalog) -> None:
     obj.write_bytes(b"this is not a zlib stream" * 8)
 
 
-def test_a_corrupt_object_is_a_clear_error(small: GitCatalog, tmp_path: Path) -> None:
+def _corrupt_tagged_tree(repo: GitCatalog) -> str:
+    """Overwrite the loose object of the directory `acme/beta` as tagged, once the work tree
+    and the newest commit no longer hold it; returns the tagged commit."""
+    tagged = repo.git("rev-parse", "acme/beta/v1.0.0:integrations/acme/beta")
+    repo.write_integration("acme/beta", integration_yaml("Beta", interval=22))
+    repo.commit(DAY2)
+    obj = repo.toplevel / ".git" / "objects" / tagged[:2] / tagged[2:]
+    assert obj.is_file(), "the tagged tree is not a loose object"
+    obj.chmod(0o644)
+    obj.write_bytes(b"this is not a zlib stream" * 8)
+    return repo.git("rev-parse", "acme/beta/v1.0.0^{commit}")
+
+
+@pytest.mark.parametrize(
+    "corrupt", [_corrupt_tagged_blob, _corrupt_tagged_tree], ids=["blob", "tree"]
+)
+def test_a_corrupt_object_is_a_clear_error(
+    small: GitCatalog, tmp_path: Path, corrupt: Callable[[GitCatalog], object]
+) -> None:
     out = tmp_path / "site"
     build_ok(small.root, out)
     before = _surroundings(out)
-    _corrupt_tagged_blob(small)
+    corrupt(small)
     # A checked file is cached by content, so a corrupt object is noticed when git must read
     # it: on a machine (or CI run) without the cache.
     shutil.rmtree(small.root / CACHE_DIR)
@@ -495,3 +514,46 @@ def test_the_api_and_the_site_are_written_in_turn() -> None:
         "p/3.html",
         "p/4.html",
     ]
+
+
+def test_reading_history_through_a_corrupt_tree_is_a_clear_error(small: GitCatalog) -> None:
+    """The blob ids of tagged files are found by walking the trees: one that is listed but
+    cannot be read stops the build, rather than passing for a file that is not there."""
+    commit = _corrupt_tagged_tree(small)
+    with BlobReader(small.root) as reader:
+        assert reader.ids([f"{commit}:integrations/acme/alpha/integration.yaml"])[0]
+        with pytest.raises(GitError, match="corrupt"):
+            reader.ids([f"{commit}:integrations/acme/beta/integration.yaml"])
+
+
+def test_blob_ids_are_the_ones_git_names(small: GitCatalog) -> None:
+    """`ids` walks the trees itself: it must answer as git does for every kind of path,
+    files, directories, missing entries and paths through a file."""
+    (small.root / "integrations/acme/alpha/link.yaml").symlink_to("integration.yaml")
+    small.commit(DAY2)
+    names = [
+        f"{commit}:{path}"
+        for commit in {small.git("rev-parse", r) for r in ("HEAD", "HEAD~1", "acme/beta/v1.0.0^{}")}
+        for path in (
+            "integrations/acme/alpha/integration.yaml",
+            "integrations/acme/alpha/link.yaml",
+            "integrations/acme/alpha",
+            "integrations/acme/alpha/missing.yaml",
+            "integrations/acme/alpha/integration.yaml/x",
+            "integrations/nobody/none/integration.yaml",
+            "catalog.yaml",
+        )
+    ]
+    expected = []
+    for name in names:
+        kind = subprocess.run(
+            ["git", "cat-file", "-t", name],
+            cwd=small.root,
+            capture_output=True,
+            text=True,
+            check=False,  # a missing path fails
+        ).stdout.strip()
+        expected.append(small.git("rev-parse", name) if kind == "blob" else None)
+    assert any(expected) and None in expected
+    with BlobReader(small.root) as reader:
+        assert reader.ids(names) == expected

@@ -249,6 +249,7 @@ class BlobReader:
     def __init__(self, root: Path) -> None:
         self._root = root
         self._started: subprocess.Popen[bytes] | None = None
+        self._trees: dict[str, dict[bytes, tuple[bytes, str]]] = {}  # see `_read_trees`
 
     @property
     def _process(self) -> subprocess.Popen[bytes]:
@@ -293,51 +294,68 @@ class BlobReader:
         return writer
 
     def ids(self, names: list[str]) -> list[str | None]:
-        """The blob id of each `<commit>:<path>`; None where there is no such file."""
-        if not names:
-            return []
-        commands = [b"info " + n.encode("utf-8", "surrogateescape") + b"\n" for n in names]
-        writer = self._ask([*commands, b"flush\n"])
-        stdout = self._process.stdout
-        assert stdout is not None
-        found: list[str | None] = []
-        for _ in names:
-            parts = _header(stdout)
-            found.append(parts[0].decode() if len(parts) == 3 and parts[1] == b"blob" else None)
-        writer.join()
-        self._refuse_corrupt([name for name, oid in zip(names, found, strict=True) if not oid])
+        """The blob id of each `<commit>:<path>`; None where there is no file at the path (no
+        entry, or a directory or submodule there). The trees are read and walked here, each
+        once: git would read and search every directory of the path again for each name,
+        and names share their upper directories (a large catalog's `integrations/` tree is
+        most of that work). A tree that is listed but cannot be read is a corrupt repository."""
+        split = [name.split(":", 1) for name in names]
+        roots = self._root_trees(sorted({commit for commit, _ in split}))
+        parts = [path.encode("utf-8", "surrogateescape").split(b"/") for _, path in split]
+        found: list[str | None] = [None] * len(names)
+        # the tree each name has reached, one path component a round
+        at = {i: roots[commit] for i, (commit, _) in enumerate(split) if commit in roots}
+        depth = 0
+        while at:
+            self._read_trees(set(at.values()))
+            reached: dict[int, str] = {}
+            for i, tree in at.items():
+                entry = self._trees[tree].get(parts[i][depth])
+                if entry is None:
+                    continue
+                mode, oid = entry
+                if depth < len(parts[i]) - 1:
+                    if mode == _TREE_MODE:
+                        reached[i] = oid
+                elif mode not in (_TREE_MODE, _GITLINK_MODE):
+                    found[i] = oid
+            at, depth = reached, depth + 1
+        if len(self._trees) > _TREES_KEPT:
+            self._trees.clear()  # the next chunk's upper trees are read again, once
         return found
 
-    def _refuse_corrupt(self, missing: list[str]) -> None:
-        """git answers `missing` both for a path that is not there and for an object that
-        cannot be read. Look each one up in its directory's tree: listed there means the
-        repository is corrupt, which must stop the build rather than drop a version."""
-        if not missing:
-            return
-        parents = [
-            name.rsplit("/", 1)[0]
-            if "/" in name.split(":", 1)[1]
-            else name.split(":", 1)[0] + "^{tree}"
-            for name in missing
-        ]
-        commands = [b"contents " + p.encode("utf-8", "surrogateescape") + b"\n" for p in parents]
+    def _root_trees(self, commits: list[str]) -> dict[str, str]:
+        """The root tree of each commit that has one."""
+        commands = [f"info {commit}^{{tree}}\n".encode() for commit in commits]
         writer = self._ask([*commands, b"flush\n"])
         stdout = self._process.stdout
         assert stdout is not None
-        for name in missing:
+        roots: dict[str, str] = {}
+        for commit in commits:
             parts = _header(stdout)
-            if len(parts) != 3:
-                continue  # the directory is not there either
-            tree = stdout.read(int(parts[2]))
-            stdout.read(1)
-            file_name = name.rsplit("/", 1)[-1].split(":")[-1].encode("utf-8", "surrogateescape")
-            # Listed as a file (not a directory or a submodule) yet unreadable: corrupt.
-            if parts[1] == b"tree" and _tree_names(tree).get(file_name) in _FILE_MODES:
+            if len(parts) == 3 and parts[1] == b"tree":
+                roots[commit] = parts[0].decode()
+        writer.join()
+        return roots
+
+    def _read_trees(self, oids: set[str]) -> None:
+        """Read and parse the trees not read yet (`self._trees`)."""
+        wanted = sorted(oids - self._trees.keys())
+        if not wanted:
+            return
+        writer = self._ask([*(f"contents {oid}\n".encode() for oid in wanted), b"flush\n"])
+        stdout = self._process.stdout
+        assert stdout is not None
+        for oid in wanted:
+            parts = _header(stdout)
+            if len(parts) != 3 or parts[1] != b"tree":
                 writer.join()
                 raise GitError(
-                    f"the repository is corrupt: `{name}` is listed but its object "
-                    "cannot be read (run `git fsck`)"
+                    f"the repository is corrupt: tree {oid} is listed but cannot be read "
+                    "(run `git fsck`)"
                 )
+            self._trees[oid] = _tree_entries(stdout.read(int(parts[2])), len(oid) // 2)
+            stdout.read(1)  # the newline after the content
         writer.join()
 
     def contents(self, oids: list[str]) -> dict[str, bytes]:
@@ -349,26 +367,32 @@ class BlobReader:
         for oid in oids:
             parts = _header(stdout)
             if len(parts) != 3:
-                raise GitError(f"git cat-file cannot read object {oid}")
+                raise GitError(
+                    f"the repository is corrupt: object {oid} is listed but cannot be read "
+                    "(run `git fsck`)"
+                )
             found[oid] = stdout.read(int(parts[2]))
             stdout.read(1)  # the newline after the content
         writer.join()
         return found
 
 
-_FILE_MODES = (b"100644", b"100755")
+_TREE_MODE, _GITLINK_MODE = b"40000", b"160000"
+# Parsed trees kept between calls of `BlobReader.ids`, at most: enough for the upper
+# directories of every chunk, few enough that a large history's do not pile up.
+_TREES_KEPT = 65536
 
 
-def _tree_names(tree: bytes) -> dict[bytes, bytes]:
-    """The entries of a raw tree object (`<mode> <name>\\0<20-byte id>` repeated), name to
-    mode."""
-    entries: dict[bytes, bytes] = {}
+def _tree_entries(tree: bytes, oid_size: int) -> dict[bytes, tuple[bytes, str]]:
+    """The entries of a raw tree object (`<mode> <name>\\0<binary id>` repeated): each name's
+    mode and object id."""
+    entries: dict[bytes, tuple[bytes, str]] = {}
     position = 0
     while position < len(tree):
         end = tree.index(b"\0", position)
         mode, _, name = tree[position:end].partition(b" ")
-        entries[name] = mode
-        position = end + 21
+        entries[name] = (mode, tree[end + 1 : end + 1 + oid_size].hex())
+        position = end + 1 + oid_size
     return entries
 
 
