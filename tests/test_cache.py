@@ -324,6 +324,23 @@ def test_a_cache_directory_that_cannot_be_used_is_ignored(repo: GitCatalog, clea
     assert _outcome(load_catalog(repo.root)) == clean
 
 
+def test_databases_of_older_versions_are_removed(repo: GitCatalog, clean: Outcome) -> None:
+    older = [repo.root / CACHE_DIR / f"checked-files-v3.sqlite3{end}" for end in ("", "-journal")]
+    for path in older:
+        path.write_bytes(b"an older cache")
+    assert _outcome(load_catalog(repo.root)) == clean
+    assert not any(path.exists() for path in older)
+    assert _db(repo.root).is_file()
+
+
+def test_the_database_has_pages_that_fit_its_entries(repo: GitCatalog) -> None:
+    db = sqlite3.connect(_db(repo.root))
+    try:
+        assert db.execute("PRAGMA page_size").fetchone() == (8192,)
+    finally:
+        db.close()
+
+
 # -- the process pool ---------------------------------------------------------------------------
 
 
