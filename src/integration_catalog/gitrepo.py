@@ -241,6 +241,9 @@ def _integration_dir(path: str, under: str) -> str | None:
     return "/".join(parts[:3])
 
 
+_Tree = dict[bytes, tuple[bytes, str]]  # a tree's entries: name to (mode, object id)
+
+
 class BlobReader:
     """One `git cat-file --batch-command` process for every historical file read: first the
     object ids of many `<commit>:<path>` names (`ids`), then the contents of just the ids
@@ -249,7 +252,6 @@ class BlobReader:
     def __init__(self, root: Path) -> None:
         self._root = root
         self._started: subprocess.Popen[bytes] | None = None
-        self._trees: dict[str, dict[bytes, tuple[bytes, str]]] = {}  # see `_read_trees`
 
     @property
     def _process(self) -> subprocess.Popen[bytes]:
@@ -298,19 +300,22 @@ class BlobReader:
         entry, or a directory or submodule there). The trees are read and walked here, each
         once: git would read and search every directory of the path again for each name,
         and names share their upper directories (a large catalog's `integrations/` tree is
-        most of that work). A tree that is listed but cannot be read is a corrupt repository."""
+        most of that work). The trees are kept for this call only: a few thousand names at a
+        time share few upper directories, and a large history's would pile up. A tree that
+        is listed but cannot be read is a corrupt repository."""
         split = [name.split(":", 1) for name in names]
         roots = self._root_trees(sorted({commit for commit, _ in split}))
         parts = [path.encode("utf-8", "surrogateescape").split(b"/") for _, path in split]
         found: list[str | None] = [None] * len(names)
+        trees: dict[str, _Tree] = {}
         # the tree each name has reached, one path component a round
         at = {i: roots[commit] for i, (commit, _) in enumerate(split) if commit in roots}
         depth = 0
         while at:
-            self._read_trees(set(at.values()))
+            self._read_trees(set(at.values()) - trees.keys(), trees)
             reached: dict[int, str] = {}
             for i, tree in at.items():
-                entry = self._trees[tree].get(parts[i][depth])
+                entry = trees[tree].get(parts[i][depth])
                 if entry is None:
                     continue
                 mode, oid = entry
@@ -320,8 +325,6 @@ class BlobReader:
                 elif mode not in (_TREE_MODE, _GITLINK_MODE):
                     found[i] = oid
             at, depth = reached, depth + 1
-        if len(self._trees) > _TREES_KEPT:
-            self._trees.clear()  # the next chunk's upper trees are read again, once
         return found
 
     def _root_trees(self, commits: list[str]) -> dict[str, str]:
@@ -338,9 +341,9 @@ class BlobReader:
         writer.join()
         return roots
 
-    def _read_trees(self, oids: set[str]) -> None:
-        """Read and parse the trees not read yet (`self._trees`)."""
-        wanted = sorted(oids - self._trees.keys())
+    def _read_trees(self, oids: set[str], trees: dict[str, _Tree]) -> None:
+        """Read and parse these trees into `trees`."""
+        wanted = sorted(oids)
         if not wanted:
             return
         writer = self._ask([*(f"contents {oid}\n".encode() for oid in wanted), b"flush\n"])
@@ -354,7 +357,7 @@ class BlobReader:
                     f"the repository is corrupt: tree {oid} is listed but cannot be read "
                     "(run `git fsck`)"
                 )
-            self._trees[oid] = _tree_entries(stdout.read(int(parts[2])), len(oid) // 2)
+            trees[oid] = _tree_entries(stdout.read(int(parts[2])), len(oid) // 2)
             stdout.read(1)  # the newline after the content
         writer.join()
 
@@ -378,15 +381,12 @@ class BlobReader:
 
 
 _TREE_MODE, _GITLINK_MODE = b"40000", b"160000"
-# Parsed trees kept between calls of `BlobReader.ids`, at most: enough for the upper
-# directories of every chunk, few enough that a large history's do not pile up.
-_TREES_KEPT = 65536
 
 
-def _tree_entries(tree: bytes, oid_size: int) -> dict[bytes, tuple[bytes, str]]:
+def _tree_entries(tree: bytes, oid_size: int) -> _Tree:
     """The entries of a raw tree object (`<mode> <name>\\0<binary id>` repeated): each name's
     mode and object id."""
-    entries: dict[bytes, tuple[bytes, str]] = {}
+    entries: _Tree = {}
     position = 0
     while position < len(tree):
         end = tree.index(b"\0", position)
