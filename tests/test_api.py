@@ -384,6 +384,12 @@ def test_integrations_json_lists_exactly_the_public_ones_in_order(site: Built) -
     drafts = [r for r in document["integrations"] if r["currentVersion"] is None]
     deleted = [r for r in document["integrations"] if r["deletedAt"] is not None]
     assert drafts and deleted
+    # Compact and UTF-8 like every file, each record exactly as its own file has it.
+    raw = site.tree[f"{API}/integrations.json"]
+    compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n"
+    assert raw == compact.encode()
+    for key in keys:
+        assert site.tree[f"{API}/integrations/{key}.json"][:-1] in raw
 
 
 def test_listing_order_is_by_publisher_then_slug(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from .catalog import Catalog
 from .model import RECORD_FIELDS, Integration, integration_id, published_fields
 from .output import Deferred, Held, Made, OutputFile
 from .resolve import Resolved, versions_document_bytes
+from .versions import json_with_list
 
 API_VERSION = "v1"
 API_DIR = f"api/{API_VERSION}"
@@ -104,25 +105,16 @@ def _api_files(published: Published, included: Held[tuple[Resolved, ...]]) -> It
     # Each integration's files first: the workers make its `versions.json` while this
     # process makes the next record.
     listed = {item.key for item in published.listed()}
-    records = []
+    records = []  # the listed ones' JSON, which the index joins: far smaller than the dicts
     for number, item in enumerate(included.value):
-        record = published.record(item)
+        record = dumps(published.record(item))
         if item.key in listed:
-            records.append(record)
-        yield record_path(item), dumps(record)
+            records.append(record[:-1])  # without the line break
+        yield record_path(item), record
         yield Deferred(versions_path(item), partial(_versions_made, included, number))
     yield "api/index.json", dumps(_discovery(published))
-    yield (
-        INDEX_PATH,
-        dumps(
-            {
-                "apiVersion": API_VERSION,
-                "generatedAt": published.generated_at,
-                "count": len(records),
-                "integrations": records,
-            }
-        ),
-    )
+    head = {"apiVersion": API_VERSION, "generatedAt": published.generated_at, "count": len(records)}
+    yield INDEX_PATH, json_with_list(head, "integrations", records) + b"\n"
     yield SCHEMA_PATH, dumps(record_schema(published.base_url))
     yield TYPES_PATH, typescript_types().encode()
 

@@ -26,7 +26,15 @@ from .gitrepo import (
 from .model import IntegrationSource, integration_id, utc_rfc3339
 from .ranges import parse_version
 from .source import INTEGRATION_FILE, INTEGRATIONS_DIR, SourceDir
-from .versions import Snapshot, VersionTag, current_version, match_tags, newest_first, rfc3339
+from .versions import (
+    Snapshot,
+    VersionTag,
+    current_version,
+    json_with_list,
+    match_tags,
+    newest_first,
+    rfc3339,
+)
 
 
 class ShallowRepository(Exception):
@@ -457,7 +465,4 @@ def versions_document_bytes(
 ) -> bytes:
     """The document as compact JSON, joined from each snapshot's own (see `Snapshot.json_bytes`)."""
     head = {"integrationId": integration_id(publisher, slug), "currentVersion": current}
-    start = json.dumps(head, separators=(",", ":"), ensure_ascii=False)[:-1]
-    return b"".join(
-        (start.encode(), b',"versions":[', b",".join(s.json_bytes() for s in snapshots), b"]}")
-    )
+    return json_with_list(head, "versions", (snapshot.json_bytes() for snapshot in snapshots))

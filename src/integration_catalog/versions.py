@@ -240,6 +240,22 @@ def _json_string(text: str) -> bytes:
     return json.dumps(text, ensure_ascii=False).encode()
 
 
+def json_with_list(head: dict[str, Any], name: str, items: Iterable[bytes]) -> bytes:
+    """Compact JSON of `head` with one more member, `name`: the list of these compact JSON
+    texts, joined as they are rather than parsed and written again."""
+    start = json.dumps(head, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return b"".join(
+        (
+            start[:-1].encode(),
+            b"," if head else b"",
+            _json_string(name),
+            b":[",
+            b",".join(items),
+            b"]}",
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One published version, as consumers get it in versions.json. The published fields are
