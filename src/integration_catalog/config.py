@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .diagnostics import Diagnostic, Severity
 from .model import CatalogConfig, PublisherEntry, is_valid_name
 from .source import read_yaml_file
 from .validation import validate_document
-from .yamlload import LoadedYaml
+from .yamlload import LoadedYaml, NodeInfo, YamlPath
 
 CATALOG_FILE = "catalog.yaml"
 PUBLISHERS_FILE = "publishers.yaml"
@@ -78,6 +80,10 @@ def _load_publishers(
     if doc is None:
         return {}, None
     publishers: dict[str, PublisherEntry] = {}
+    nodes: dict[Any, dict[YamlPath, NodeInfo]] = defaultdict(dict)  # each entry's, by its id
+    for path, node in doc.nodes.items():
+        if path:
+            nodes[path[0]][path[1:]] = node
     for publisher_id, entry in doc.value.items():
         at = doc.position((publisher_id,), of_key=True)
         if not is_valid_name(publisher_id):
@@ -93,9 +99,7 @@ def _load_publishers(
                 )
             )
             continue
-        sub = LoadedYaml(
-            entry, {p[1:]: n for p, n in doc.nodes.items() if p[:1] == (publisher_id,)}, set()
-        )
+        sub = LoadedYaml(entry, nodes[publisher_id], set())
         parsed, problems = validate_document(PublisherEntry, sub, PUBLISHERS_FILE)
         diagnostics.extend(_prefix(problems, publisher_id))
         if parsed is not None:

@@ -210,8 +210,6 @@ def _load_text(text: str, problems: _Problems) -> tuple[LoadedYaml | None, list[
     _check_characters(text, problems)
     if problems.items:
         return None, problems.items
-    if _needs_depth_guard(text) and not _depth_ok(text, problems):
-        return None, problems.items
     builder = _Builder(problems)
     try:
         for event in yaml.parse(text, Loader=_FastLoader):
@@ -219,6 +217,13 @@ def _load_text(text: str, problems: _Problems) -> tuple[LoadedYaml | None, list[
     except _TooDeep:
         return None, problems.items
     except yaml.MarkedYAMLError as error:
+        # libyaml refuses nesting 1,000 deep, looking ahead before the builder sees the 65th
+        # level: where the text could nest that deep, the pure-Python parser tells whether
+        # it does (it is slow, so only a failed parse is looked at again).
+        if _needs_depth_guard(text):
+            deep = _Problems(problems.path)
+            if not _depth_ok(text, deep):
+                return None, deep.items
         problems.add_yaml_error(error, text)
         return None, problems.items
     except yaml.YAMLError as error:  # an unmarked reader error
@@ -355,8 +360,8 @@ def _needs_depth_guard(text: str) -> bool:
 
 
 def _depth_ok(text: str, problems: _Problems) -> bool:
-    """Measure nesting with the pure-Python parser, which keeps its state on the heap, before
-    libyaml sees the text."""
+    """Measure nesting with the pure-Python parser, which keeps its state on the heap and has
+    no limit of its own."""
     depth = 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
