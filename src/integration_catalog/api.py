@@ -4,7 +4,6 @@ list them. Pure functions from the resolved catalog to (path, bytes) pairs."""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -12,10 +11,10 @@ from typing import Any, Literal, get_args, get_origin
 
 from .cache import code_fingerprint
 from .catalog import Catalog
+from .jsontext import file_bytes, with_list
 from .model import RECORD_FIELDS, Integration, integration_id, published_fields
 from .output import Deferred, Held, Made, OutputFile
 from .resolve import Resolved, versions_document_bytes
-from .versions import json_with_list
 
 API_VERSION = "v1"
 API_DIR = f"api/{API_VERSION}"
@@ -23,14 +22,6 @@ ICONS_DIR = f"{API_DIR}/icons"
 SCHEMA_PATH = f"{API_DIR}/schema/integration.schema.json"
 TYPES_PATH = f"{API_DIR}/types.d.ts"
 INDEX_PATH = f"{API_DIR}/integrations.json"
-
-
-def dumps(value: Any) -> bytes:
-    """JSON as every output file has it: fixed key order, compact (the C encoder is ten times
-    faster than the indenting one, and files are smaller), UTF-8, a trailing newline, and
-    never NaN or Infinity."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return (text + "\n").encode()
 
 
 @dataclass(frozen=True)
@@ -107,15 +98,15 @@ def _api_files(published: Published, included: Held[tuple[Resolved, ...]]) -> It
     listed = {item.key for item in published.listed()}
     records = []  # the listed ones' JSON, which the index joins: far smaller than the dicts
     for number, item in enumerate(included.value):
-        record = dumps(published.record(item))
+        record = file_bytes(published.record(item))
         if item.key in listed:
             records.append(record[:-1])  # without the line break
         yield record_path(item), record
         yield Deferred(versions_path(item), partial(_versions_made, included, number))
-    yield "api/index.json", dumps(_discovery(published))
+    yield "api/index.json", file_bytes(_discovery(published))
     head = {"apiVersion": API_VERSION, "generatedAt": published.generated_at, "count": len(records)}
-    yield INDEX_PATH, json_with_list(head, "integrations", records) + b"\n"
-    yield SCHEMA_PATH, dumps(record_schema(published.base_url))
+    yield INDEX_PATH, with_list(head, "integrations", records) + b"\n"
+    yield SCHEMA_PATH, file_bytes(record_schema(published.base_url))
     yield TYPES_PATH, typescript_types().encode()
 
 
@@ -138,7 +129,7 @@ def _versions_bytes(item: Resolved) -> bytes:
     document = versions_document_bytes(
         source.publisher, source.slug, item.current_version, item.versions
     )
-    return document + b"\n"  # compact and UTF-8 already, as `dumps` writes
+    return document + b"\n"  # compact and UTF-8 already, as `file_bytes` writes
 
 
 def _discovery(published: Published) -> dict[str, Any]:

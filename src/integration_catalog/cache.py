@@ -12,13 +12,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import re
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 CACHE_DIR = ".catalog-cache"
-_DB_NAME = "checked-files-v4.sqlite3"
+_DB_VERSION = 4
+_DB_NAME = f"checked-files-v{_DB_VERSION}.sqlite3"
 # Most entries are 1 to 4 KiB: with SQLite's default 4 KiB pages, most pages hold one and
 # a half-empty rest. 8 KiB pages make the database a fifth smaller and inserts 40% cheaper.
 _PAGE_SIZE = 8192
@@ -137,9 +139,11 @@ def _verified(rows: Iterable[tuple[str, str, bytes]]) -> Iterator[tuple[str, byt
 
 
 def _remove_older_databases(directory: Path) -> None:
-    """Databases of earlier versions of the cache are never read again."""
+    """Databases of earlier versions of the cache are never read again. (A later version's is
+    left alone: an older copy of the tool, in a pre-commit hook say, may share the checkout.)"""
     for path in directory.glob("checked-files-v*.sqlite3*"):
-        if not path.name.startswith(_DB_NAME):
+        version = re.match(r"checked-files-v([0-9]+)\.sqlite3", path.name)
+        if version is not None and int(version[1]) < _DB_VERSION:
             with contextlib.suppress(OSError):
                 path.unlink()
 

@@ -241,7 +241,7 @@ def _integration_dir(path: str, under: str) -> str | None:
     return "/".join(parts[:3])
 
 
-_Tree = dict[bytes, tuple[bytes, str]]  # a tree's entries: name to (mode, object id)
+_Tree = dict[bytes, tuple[int, str]]  # a tree's entries: name to (kind, object id)
 
 
 class BlobReader:
@@ -302,33 +302,38 @@ class BlobReader:
         and names share their upper directories (a large catalog's `integrations/` tree is
         most of that work). The trees are kept for this call only: a few thousand names at a
         time share few upper directories, and a large history's would pile up. A tree that
-        is listed but cannot be read is a corrupt repository."""
+        is listed but cannot be read (or a blob that is not a tree) is a corrupt repository;
+        an unreadable blob is found when it is read."""
+        if not names:
+            return []  # and no git process started for nothing
         split = [name.split(":", 1) for name in names]
         roots = self._root_trees(sorted({commit for commit, _ in split}))
         parts = [path.encode("utf-8", "surrogateescape").split(b"/") for _, path in split]
         found: list[str | None] = [None] * len(names)
         trees: dict[str, _Tree] = {}
         # the tree each name has reached, one path component a round
-        at = {i: roots[commit] for i, (commit, _) in enumerate(split) if commit in roots}
+        at = {i: roots[commit] for i, (commit, _) in enumerate(split)}
         depth = 0
         while at:
-            self._read_trees(set(at.values()) - trees.keys(), trees)
+            unread = {tree: names[i] for i, tree in at.items() if tree not in trees}
+            self._read_trees(unread, trees)
             reached: dict[int, str] = {}
             for i, tree in at.items():
                 entry = trees[tree].get(parts[i][depth])
                 if entry is None:
                     continue
-                mode, oid = entry
+                kind, oid = entry
                 if depth < len(parts[i]) - 1:
-                    if mode == _TREE_MODE:
+                    if kind == _TREE:
                         reached[i] = oid
-                elif mode not in (_TREE_MODE, _GITLINK_MODE):
+                elif kind not in (_TREE, _GITLINK):
                     found[i] = oid
             at, depth = reached, depth + 1
         return found
 
     def _root_trees(self, commits: list[str]) -> dict[str, str]:
-        """The root tree of each commit that has one."""
+        """The root tree of each commit (tags are peeled to commits that exist, so a commit
+        without a readable tree is a corrupt repository)."""
         commands = [f"info {commit}^{{tree}}\n".encode() for commit in commits]
         writer = self._ask([*commands, b"flush\n"])
         stdout = self._process.stdout
@@ -336,29 +341,38 @@ class BlobReader:
         roots: dict[str, str] = {}
         for commit in commits:
             parts = _header(stdout)
-            if len(parts) == 3 and parts[1] == b"tree":
-                roots[commit] = parts[0].decode()
-        writer.join()
-        return roots
-
-    def _read_trees(self, oids: set[str], trees: dict[str, _Tree]) -> None:
-        """Read and parse these trees into `trees`."""
-        wanted = sorted(oids)
-        if not wanted:
-            return
-        writer = self._ask([*(f"contents {oid}\n".encode() for oid in wanted), b"flush\n"])
-        stdout = self._process.stdout
-        assert stdout is not None
-        for oid in wanted:
-            parts = _header(stdout)
             if len(parts) != 3 or parts[1] != b"tree":
                 writer.join()
                 raise GitError(
-                    f"the repository is corrupt: tree {oid} is listed but cannot be read "
+                    f"the repository is corrupt: the tree of commit {commit} cannot be read "
                     "(run `git fsck`)"
                 )
-            trees[oid] = _tree_entries(stdout.read(int(parts[2])), len(oid) // 2)
-            stdout.read(1)  # the newline after the content
+            roots[commit] = parts[0].decode()
+        writer.join()
+        return roots
+
+    def _read_trees(self, wanted: dict[str, str], trees: dict[str, _Tree]) -> None:
+        """Read and parse the trees `wanted` (by id, with a name that leads through each, for
+        errors) into `trees`."""
+        if not wanted:
+            return
+        oids = sorted(wanted)
+        writer = self._ask([*(f"contents {oid}\n".encode() for oid in oids), b"flush\n"])
+        stdout = self._process.stdout
+        assert stdout is not None
+        for oid in oids:
+            parts = _header(stdout)
+            entries = None
+            if len(parts) == 3 and parts[1] == b"tree":
+                entries = _tree_entries(stdout.read(int(parts[2])), len(oid) // 2)
+                stdout.read(1)  # the newline after the content
+            if entries is None:
+                writer.join()
+                raise GitError(
+                    f"the repository is corrupt: tree {oid}, on the way to "
+                    f"`{wanted[oid]}`, cannot be read (run `git fsck`)"
+                )
+            trees[oid] = entries
         writer.join()
 
     def contents(self, oids: list[str]) -> dict[str, bytes]:
@@ -380,18 +394,26 @@ class BlobReader:
         return found
 
 
-_TREE_MODE, _GITLINK_MODE = b"40000", b"160000"
+# Kinds of tree entries: the file-type bits of their mode (git reads a mode as a number, so
+# an old repository's `040000` is a directory too).
+_TREE, _GITLINK = 0o040000, 0o160000
 
 
-def _tree_entries(tree: bytes, oid_size: int) -> _Tree:
+def _tree_entries(tree: bytes, oid_size: int) -> _Tree | None:
     """The entries of a raw tree object (`<mode> <name>\\0<binary id>` repeated): each name's
-    mode and object id."""
+    kind (`_TREE`, `_GITLINK` or another file type) and object id; None if it is malformed."""
     entries: _Tree = {}
     position = 0
     while position < len(tree):
-        end = tree.index(b"\0", position)
-        mode, _, name = tree[position:end].partition(b" ")
-        entries[name] = (mode, tree[end + 1 : end + 1 + oid_size].hex())
+        end = tree.find(b"\0", position)
+        mode, space, name = tree[position:end].partition(b" ")
+        if end < 0 or not space or end + 1 + oid_size > len(tree):
+            return None
+        try:
+            kind = int(mode, 8) & 0o170000
+        except ValueError:
+            return None
+        entries[name] = (kind, tree[end + 1 : end + 1 + oid_size].hex())
         position = end + 1 + oid_size
     return entries
 

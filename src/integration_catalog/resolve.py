@@ -23,6 +23,7 @@ from .gitrepo import (
     list_tags,
     open_repo,
 )
+from .jsontext import with_list
 from .model import IntegrationSource, integration_id, utc_rfc3339
 from .ranges import parse_version
 from .source import INTEGRATION_FILE, INTEGRATIONS_DIR, SourceDir
@@ -30,7 +31,6 @@ from .versions import (
     Snapshot,
     VersionTag,
     current_version,
-    json_with_list,
     match_tags,
     newest_first,
     rfc3339,
@@ -465,4 +465,4 @@ def versions_document_bytes(
 ) -> bytes:
     """The document as compact JSON, joined from each snapshot's own (see `Snapshot.json_bytes`)."""
     head = {"integrationId": integration_id(publisher, slug), "currentVersion": current}
-    return json_with_list(head, "versions", (snapshot.json_bytes() for snapshot in snapshots))
+    return with_list(head, "versions", (snapshot.json_bytes() for snapshot in snapshots))

@@ -21,6 +21,7 @@ import semver
 
 from .diagnostics import Diagnostic, Severity
 from .gitrepo import Tag
+from .jsontext import string_bytes
 from .model import NAME_PATTERN, IntegrationSource
 from .ranges import parse_version
 
@@ -154,8 +155,9 @@ def current_version(versions: Iterable[semver.Version]) -> semver.Version | None
     return candidates[0] if candidates else None
 
 
-# A number token with a fraction or an exponent, where JSON puts numbers (strings that merely
-# contain one only send the value down the slower, equally correct path).
+# A number token with a fraction or an exponent, where JSON puts numbers in a collection (strings
+# that merely contain one only send the value down the slower, equally correct path; a number
+# standing alone is known by its type).
 _FLOATISH = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]|[eE])")
 _BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")
 
@@ -168,7 +170,7 @@ def canonical_json(value: Any) -> bytes:
     fast = json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
-    if _FLOATISH.search(fast) or _BEYOND_BMP.search(fast):
+    if isinstance(value, float) or _FLOATISH.search(fast) or _BEYOND_BMP.search(fast):
         return rfc8785.dumps(value)
     return fast
 
@@ -220,40 +222,20 @@ def unpack_published(packed: bytes, limit: int = 0) -> tuple[bytes, bytes, bytes
         raise ValueError("content too large or cut short")
     manifest_at = len(_AUTH) + auth_length + len(_MANIFEST)
     variables_at = manifest_at + manifest_length + len(_VARIABLES)
+    parts = (
+        content[len(_AUTH) : len(_AUTH) + auth_length],
+        content[manifest_at : manifest_at + manifest_length],
+        content[variables_at:-1],
+    )
     if not (
         content.startswith(_AUTH)
         and content.startswith(_MANIFEST, manifest_at - len(_MANIFEST))
         and content.startswith(_VARIABLES, variables_at - len(_VARIABLES))
         and content.endswith(b"}")
-        and variables_at < len(content)
+        and all(part[:1] == b"{" and part[-1:] == b"}" for part in parts)  # each an object
     ):
         raise ValueError("not the published fields")
-    return (
-        content,
-        content[len(_AUTH) : len(_AUTH) + auth_length],
-        content[manifest_at : manifest_at + manifest_length],
-        content[variables_at:-1],
-    )
-
-
-def _json_string(text: str) -> bytes:
-    return json.dumps(text, ensure_ascii=False).encode()
-
-
-def json_with_list(head: dict[str, Any], name: str, items: Iterable[bytes]) -> bytes:
-    """Compact JSON of `head` with one more member, `name`: the list of these compact JSON
-    texts, joined as they are rather than parsed and written again."""
-    start = json.dumps(head, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return b"".join(
-        (
-            start[:-1].encode(),
-            b"," if head else b"",
-            _json_string(name),
-            b":[",
-            b",".join(items),
-            b"]}",
-        )
-    )
+    return content, *parts
 
 
 @dataclass(frozen=True)
@@ -283,10 +265,6 @@ class Snapshot:
     def published(self) -> dict[str, Any]:
         value: dict[str, Any] = json.loads(self._unpacked[0])
         return value
-
-    @property
-    def content(self) -> bytes | None:
-        return None if self.packed is None else unpack_published(self.packed)[0]
 
     @property
     def _unpacked(self) -> tuple[bytes, bytes, bytes, bytes]:
@@ -324,17 +302,17 @@ class Snapshot:
         content, auth, manifest, variables = self._unpacked
         yanked = b"null"
         if self.yanked is not None:
-            yanked = b'{"reason":' + _json_string(self.yanked) + b"}"
+            yanked = b'{"reason":' + string_bytes(self.yanked) + b"}"
         return b"".join(
             (
                 b'{"version":',
-                _json_string(self.version),
+                string_bytes(self.version),
                 b',"tag":',
-                _json_string(self.tag),
+                string_bytes(self.tag),
                 b',"publishedAt":',
-                _json_string(self.published_at),
+                string_bytes(self.published_at),
                 b',"commit":',
-                _json_string(self.commit),
+                string_bytes(self.commit),
                 b',"manifest":',
                 manifest,
                 b',"variablesSchema":',
@@ -342,7 +320,7 @@ class Snapshot:
                 b',"authConfig":',
                 auth,
                 b',"digest":',
-                _json_string(content_digest(content)),
+                string_bytes(content_digest(content)),
                 b',"yanked":',
                 yanked,
                 b"}",

@@ -219,11 +219,13 @@ def _load_text(text: str, problems: _Problems) -> tuple[LoadedYaml | None, list[
     except yaml.MarkedYAMLError as error:
         # libyaml refuses nesting 1,000 deep, looking ahead before the builder sees the 65th
         # level: where the text could nest that deep, the pure-Python parser tells whether
-        # it does (it is slow, so only a failed parse is looked at again).
+        # that is why (it is slow, so only a text libyaml refused is looked at again). Any
+        # other error is libyaml's, as for every other file.
         if _needs_depth_guard(text):
             deep = _Problems(problems.path)
-            if not _depth_ok(text, deep):
-                return None, deep.items
+            if not _depth_ok(text, deep) and deep.items[-1].code == "yaml-too-deep":
+                problems.items.extend(deep.items)
+                return None, problems.items
         problems.add_yaml_error(error, text)
         return None, problems.items
     except yaml.YAMLError as error:  # an unmarked reader error
@@ -354,8 +356,8 @@ def _check_characters(text: str, problems: _Problems) -> None:
 
 def _needs_depth_guard(text: str) -> bool:
     # Nesting needs one of these characters per level; ordinary files have a few hundred.
-    # libyaml stops at 1,000 levels with a syntax error of its own, so the guard must run for
-    # any file that could reach that deep.
+    # libyaml stops at 1,000 levels with a syntax error of its own, and yaml_rs recurses, so
+    # any file that could reach that deep is looked at more closely.
     return sum(map(text.count, _STRUCTURE_CHARS)) > 900
 
 
@@ -794,8 +796,9 @@ _DOUBTFUL_COLON = re.compile(r":(?:[,\[\]{}]|(?<=[\s\[{,]:))")
 # builder may read differently: any but a plain decimal with no leading zeros, underscores,
 # exponent or radix prefix, and few enough digits for an integer to be safe. (yaml_rs's numbers
 # are a subset of `_NUMBER_LIKE`; `.inf` and `.nan` are refused in the value.)
-# Each word character ends a number, so giving characters back can never make one match: the
-# possessive and atomic forms only save the regex engine from trying (half the time of this scan).
+# Every character a number holds is a word character, and a number must not be followed by
+# one: giving characters back can never make a match, so the possessive and atomic forms only
+# spare the regex engine the trying (half the time of this scan).
 _SAFE_NUMBER = r"[-+]?+(?:0|[1-9][0-9]{0,14}+)(?:\.[0-9]++)?+"
 _NUMBER_LIKE = r"(?>[-+]?(?:0[xXoObB][0-9a-fA-F_]*|[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]*)?))"
 _WORD_CHAR = r"[\w.+-]"

@@ -1,0 +1,30 @@
+"""JSON as the output files have it, defined once: keys in the order given, compact (the C
+encoder is ten times faster than the indenting one, and files are smaller), UTF-8 as it is,
+never NaN or Infinity; and documents joined from parts that are such JSON already, rather
+than parsed and written again."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def file_bytes(value: Any) -> bytes:
+    """A whole output file: the compact JSON and a trailing newline."""
+    return (compact(value) + "\n").encode()
+
+
+def string_bytes(text: str) -> bytes:
+    return compact(text).encode()
+
+
+def with_list(head: dict[str, Any], name: str, items: Iterable[bytes]) -> bytes:
+    """`head` with one more member, `name`: the list of these compact JSON texts."""
+    start = compact(head)[:-1].encode()
+    separator = b"," if head else b""
+    return b"".join((start, separator, string_bytes(name), b":[", b",".join(items), b"]}"))
