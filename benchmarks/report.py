@@ -355,14 +355,16 @@ HOW = [
     "output) makes the whole run happen; *validate after one integration changed* and "
     "*rebuild after one integration changed* show that cost.",
     "- **`validate` reads the work tree.** Published versions are known by their tags (and "
-    "whether each tagged commit holds the file, one `git cat-file --batch-check` answer per "
-    "tag, cached by commit); their content is read and checked by `build` and by "
-    "`validate --published`.",
+    "whether each tagged commit holds the file: the trees on the way are read through one "
+    "`git cat-file` process, each once per chunk of tags, and walked here rather than by git "
+    "for every tag; the answer is cached by commit); their content is read and checked by "
+    "`build` and by `validate --published`.",
     "- **Each file checked once.** Results are cached by blob in `.catalog-cache/` (sqlite, "
     "a checksum per entry; a damaged or foreign entry is ignored). An entry is a line of JSON "
-    "and the published content as the workers packed it (zlib), so that nothing escapes, "
-    "parses or packs it again. Published versions of integrations that still exist are kept "
-    "slim (content, dependencies, first error); a tagged file that the work tree still holds "
+    "and the published content as the workers packed it (zlib, behind the lengths of its "
+    "three parts), so that nothing escapes, parses or packs it again. Published versions of "
+    "integrations that still exist are kept slim (content, dependencies, first error); a "
+    "tagged file that the work tree still holds "
     "takes the tree's check.",
     "- **Fast loading of clean files.** A file that passes cheap screens (no anchors, tags, "
     "escapes, YAML 1.1 words or unusual numbers, …) is parsed by yaml-rs and its value checked "
@@ -372,7 +374,9 @@ HOW = [
     "- **Work shared across files.** A JSON Schema validator, the meta-schema's verdict and a "
     "schema's formats and references are worked out once per distinct schema; versions and "
     "ranges are parsed once per text; look-alike names are found through publishers that "
-    "share a slug; each API record is made once per build.",
+    "share a slug; each API record is made once per build. `versions.json` is joined from "
+    "each version's canonical JSON as it is stored, and `integrations.json` from the records' "
+    "JSON: neither is parsed and written again.",
     "- **Both cores.** The checks run on one process pool, forked once while "
     "the process is still small. git's tags and history are read while the workers check "
     "the work tree; the published versions go to the workers in chunks of 4,096, each chunk's "
@@ -384,33 +388,41 @@ HOW = [
     "files are worked out, rendered and written by "
     "worker processes forked once per build, after the catalog is loaded: a page's context "
     "and fingerprint are made on the worker from the catalog it inherits, and only an index "
-    "goes to it and a fingerprint comes back, so the main process meanwhile makes the API "
-    "records, listings and feeds. Pages and `versions.json` whose inputs (and the code) did "
-    "not change are carried over from the previous tree as hard links.",
+    "goes to it and a fingerprint comes back. The build takes the API's files and the "
+    "site's pages in turn, so the workers render pages while the main process makes the "
+    "API records, listings and feeds. Pages and `versions.json` whose inputs (and the code) "
+    "did not change are carried over from the previous tree as hard links.",
     "- **Memory.** Published content is kept compressed, and of each published version's "
-    "check only what its snapshot needs; pages stream to disk in batches.",
+    "check only what its snapshot needs; the records wait for the index as their JSON "
+    "(18 MB at 10,000), not as dicts (about 70 MB); pages stream to disk in batches.",
 ]
 
 
 # Why the targets this run misses are missed (profiled by hand on the same machine).
 MISSED = [
-    "- **Cold build at 10,000: at the limit.** The build spends 35 to 38 s of CPU (48 s "
-    "before this round) on two cores, busy almost throughout; wall times on this machine "
-    "ranged from 18.7 to 21.3 s into a new directory, and from 17.9 to 20.2 s into tmpfs, "
-    "as its speed drifted (the same cold `validate` took 5.3 s in one run and 5.8 s in "
-    "another, 20 minutes apart). The previous full run, 25 minutes before this one, gave a "
-    "median of 20.03 s with code measured as fast as this run's (four alternating cold "
-    "builds of each into tmpfs: 19.0 s on average for both). Profiled: checking 60,000 "
-    "documents (the work tree and 50,000 tagged versions, each against today's rules, "
-    "about 0.23 ms each) is about 13 s of CPU on the workers; rendering and writing 29,324 "
-    "files in about 21,000 directories about 9 s; git about 2.5 s; the main process about "
-    "8 s, of which some 2.5 s run while one core idles: starting (imports, the up-to-date "
-    "digest, reading the work tree: 1.3 s), between loading and writing (the whole-catalog "
-    "rules, the site's index: 0.6 s) and at the end (the output tree's digest, the swap: "
-    "0.5 s). Tried and dropped, for no gain or a loss: `versions.json` spliced from the "
-    "stored canonical JSON (decoding the parts to find their ends cost more than encoding); "
-    "this process making, at the end, the files no worker had started (it then holds the "
-    "GIL that feeds the workers: 0.3 s slower); a shorter GIL switch interval.",
+    "- **Cold build at 10,000: missed on this machine.** This machine is slower than the one "
+    "of the previous report (an AMD EPYC with 2 cores, where the code before this round "
+    "built in 21.2 s with 37.9 s of CPU, Hugo's cold run took 3.8 s and check-jsonschema "
+    "42.3 s), and its speed drifts by a fifth within minutes: in the same hour, cold builds "
+    "of the same code took 32 to 51 s and check-jsonschema 83 to 129 s. The full run an "
+    "hour before this one, without the last review fixes, gave a median of 39.7 s with 74 s "
+    "of CPU. At this drift a whole build cannot show this round's gain (three alternating "
+    "cold builds each, of the code before and after it, averaged 39.9 and 38.9 s); measured "
+    "part by part, it took about 8 s of CPU off the build here: `versions.json` joined from "
+    "the stored canonical JSON (0.41 ms per integration instead of 0.12 ms), blob ids found "
+    "by walking git's trees here (3.3 to 3.7 s of git's CPU became 0.3 s, plus 0.4 s here), "
+    "the number screen of the fast YAML path (37 µs per file instead of 20 µs), "
+    "`publishers.yaml` (0.05 s instead of 0.5 s, at the start, while the workers wait), the "
+    "cache's pages (0.3 s instead of 0.6 s to store 60,000 entries), the walk of the "
+    "integration directories (0.15 s instead of 0.27 s), and the API's files and the pages "
+    "taken in turn (the workers no longer wait about 3 s for the records). Instructions "
+    "counted by callgrind for a cold build at 1,000, all processes but `git cat-file`: 45.0 "
+    "billion instead of 47.9 billion. Where the CPU goes now (sampled here at 10,000; git "
+    "apart): 47% on the workers checking 60,000 documents (loading YAML 18%, the rules 12%, "
+    "canonical JSON and compression 11%, the credential scan 3%), 23% on the workers "
+    "rendering and writing 29,324 files, and 27% in the main process (reading git and the "
+    "cache, storing results, feeding the workers, the records, listings and feeds). No "
+    "single piece left is a large share.",
     "- **File system.** On ext4 without a journal (as here), creating a file skips, one "
     "lookup each, every inode of its block group freed in the last minute (six while the "
     "inode table is not yet written back). Creating 29,000 files and 9,700 directories "
@@ -419,15 +431,16 @@ MISSED = [
     "directory that never existed, as on a fresh CI machine); a measurement that deletes "
     "the last output just before each cold build adds that cost (to Hugo's runs too, which "
     "create fewer than half as many inodes).",
-    "- **Memory of the process tree.** The largest process stays under 500 MB. The tree's "
-    "proportional set size adds the checking workers, `git cat-file` (about 137 MB, mostly "
-    "git's cache of delta bases: lowering that cache made reading the blobs seven times "
-    "slower) and the renderers. The workers are forked, and every object they touch has "
-    "its reference count changed, so its page is copied: since the renderers work out each "
-    "page from the catalog they inherit (instead of being sent its context), they copy "
-    "more of it (885 MB for the tree in this run, 728 MB before). In the main process, the "
-    "validated specs of the work tree are about 100 MB (10 KB each as pydantic objects) and "
-    "the published versions' compressed content about 50 MB.",
+    "- **Memory of the process tree.** The largest process peaks at 418 MB (450 MB in the "
+    "previous report: the records now wait for the index as JSON). The tree's proportional "
+    "set size adds the checking workers, `git cat-file` (about 137 MB, mostly git's cache of "
+    "delta bases: lowering that cache made reading the blobs seven times slower) and the "
+    "renderers. The workers are forked, and every object they touch has its reference count "
+    "changed, so its page is copied: the renderers work out each page from the catalog they "
+    "inherit (instead of being sent its context), so each copies much of it (850 MB for the "
+    "tree in this run, 885 MB in the previous report). In the main process, the validated "
+    "specs of the work tree are about 100 MB (10 KB each as pydantic objects) and the "
+    "published versions' compressed content about 50 MB.",
 ]
 
 # Measured by hand on the same machine (not by this run); see benchmarks/broken.py.
