@@ -302,8 +302,8 @@ class BlobReader:
         and names share their upper directories (a large catalog's `integrations/` tree is
         most of that work). The trees are kept for this call only: a few thousand names at a
         time share few upper directories, and a large history's would pile up. A tree that
-        is listed but cannot be read (or a blob that is not a tree) is a corrupt repository;
-        an unreadable blob is found when it is read."""
+        is listed but cannot be read, or is malformed, is a corrupt repository; an unreadable
+        blob is found when its content is read."""
         if not names:
             return []  # and no git process started for nothing
         split = [name.split(":", 1) for name in names]
