@@ -405,29 +405,25 @@ def test_git_missing_from_path_is_an_environment_error(small: GitCatalog, tmp_pa
     assert not out.exists()
 
 
-def _corrupt_tagged_blob(repo: GitCatalog) -> None:
-    """Overwrite the loose object of a tagged `integration.yaml` whose content the work tree no
-    longer holds, so only git's object store has it."""
-    tagged = repo.git("rev-parse", "acme/beta/v1.0.0:integrations/acme/beta/integration.yaml")
+def _corrupt_tagged(repo: GitCatalog, spec: str) -> str:
+    """Overwrite the loose object that `spec` names at the tag `acme/beta/v1.0.0`, once the
+    work tree and the newest commit no longer hold it; returns the tagged commit."""
+    tagged = repo.git("rev-parse", f"acme/beta/v1.0.0:{spec}")
     repo.write_integration("acme/beta", integration_yaml("Beta", interval=22))
     repo.commit(DAY2)
     obj = repo.toplevel / ".git" / "objects" / tagged[:2] / tagged[2:]
-    assert obj.is_file(), "the tagged blob is not a loose object"
-    obj.chmod(0o644)
-    obj.write_bytes(b"this is not a zlib stream" * 8)
-
-
-def _corrupt_tagged_tree(repo: GitCatalog) -> str:
-    """Overwrite the loose object of the directory `acme/beta` as tagged, once the work tree
-    and the newest commit no longer hold it; returns the tagged commit."""
-    tagged = repo.git("rev-parse", "acme/beta/v1.0.0:integrations/acme/beta")
-    repo.write_integration("acme/beta", integration_yaml("Beta", interval=22))
-    repo.commit(DAY2)
-    obj = repo.toplevel / ".git" / "objects" / tagged[:2] / tagged[2:]
-    assert obj.is_file(), "the tagged tree is not a loose object"
+    assert obj.is_file(), f"the tagged {spec} is not a loose object"
     obj.chmod(0o644)
     obj.write_bytes(b"this is not a zlib stream" * 8)
     return repo.git("rev-parse", "acme/beta/v1.0.0^{commit}")
+
+
+def _corrupt_tagged_blob(repo: GitCatalog) -> str:
+    return _corrupt_tagged(repo, "integrations/acme/beta/integration.yaml")
+
+
+def _corrupt_tagged_tree(repo: GitCatalog) -> str:
+    return _corrupt_tagged(repo, "integrations/acme/beta")
 
 
 @pytest.mark.parametrize(

@@ -27,14 +27,7 @@ from .jsontext import with_list
 from .model import IntegrationSource, integration_id, utc_rfc3339
 from .ranges import parse_version
 from .source import INTEGRATION_FILE, INTEGRATIONS_DIR, SourceDir
-from .versions import (
-    Snapshot,
-    VersionTag,
-    current_version,
-    match_tags,
-    newest_first,
-    rfc3339,
-)
+from .versions import Snapshot, VersionTag, current_version, match_tags, newest_first, rfc3339
 
 
 class ShallowRepository(Exception):
