@@ -20,12 +20,15 @@ def check_policy(
     """Every rule that needs the whole resolved catalog. `docs` holds the working-tree
     documents by `publisher/slug`, for positions."""
     by_key = {item.key: item for item in integrations}
+    # Published versions repeat their integration's dependencies: each distinct one is looked
+    # at once.
+    known: dict[tuple[str, str, str], _Problem | None] = {}
     for item in by_key.values():
         doc = docs.get(item.key)
         if doc is not None and not item.tombstone:
             yield from _dependencies(item, doc, by_key)
             yield from _yanks(item, doc)
-        yield from _snapshot_dependencies(item, by_key)
+        yield from _snapshot_dependencies(item, by_key, known)
     yield from _cycles(by_key, docs)
     yield from _typosquats(by_key)
 
@@ -60,10 +63,14 @@ def _resolves(versions: tuple[str, ...], spec: str) -> str | None:
     return max_satisfying(versions, spec)
 
 
+_Problem = tuple[str, str, str | None, Severity]  # code, message, hint, severity
+
+
 def _dependency_problem(
     item: Resolved, target_key: str, spec: str, by_key: Mapping[str, Resolved]
-) -> tuple[str, str, str | None, Severity] | None:
-    """(code, message, hint, severity) of what is wrong with one dependency, or None."""
+) -> _Problem | None:
+    """What is wrong with one dependency of `item`, or None. Of `item`, only its visibility
+    counts."""
     if not _is_key(target_key):
         return None  # reported where the file is checked (dependency-invalid)
     target = by_key.get(target_key)
@@ -143,12 +150,19 @@ def _yanks(item: Resolved, doc: LoadedYaml) -> Iterator[Diagnostic]:
             )
 
 
-def _snapshot_dependencies(item: Resolved, by_key: Mapping[str, Resolved]) -> Iterator[Diagnostic]:
+def _snapshot_dependencies(
+    item: Resolved,
+    by_key: Mapping[str, Resolved],
+    known: dict[tuple[str, str, str], _Problem | None],
+) -> Iterator[Diagnostic]:
     """Published history cannot be edited, but consumers should know when an old version's
     dependency no longer resolves."""
     for snapshot in item.versions:
         for target_key, spec in snapshot.dependencies:
-            problem = _dependency_problem(item, target_key, spec, by_key)
+            seen = (item.spec.visibility, target_key, spec)
+            if seen not in known:
+                known[seen] = _dependency_problem(item, target_key, spec, by_key)
+            problem = known[seen]
             if problem is not None and problem[3] is Severity.ERROR:
                 yield _at(
                     item,
