@@ -28,6 +28,7 @@ from integration_catalog.output import rendered
 from integration_catalog.site import pages, site_files
 from integration_catalog.site.markdown import allowed_link, render_markdown
 from integration_catalog.site.render import environment, template_dir
+from integration_catalog.site.urls import safe_url
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_URL = "https://market.example.test/some/prefix/"
@@ -570,3 +571,18 @@ def test_templates_escape_and_reject_unknown_variables() -> None:
     assert safe("https://ok.example/x") == "https://ok.example/x"
     for bad in ("http://x.example", "javascript:alert(1)", "//x.example", "https://u:p@x.example"):
         assert safe(bad) == ""
+
+
+def test_safe_url_refuses_exactly_the_urls_with_whitespace_or_control_characters() -> None:
+    """Each code point up to past the last whitespace one (U+3000), and the last ones, inside an
+    otherwise good URL: refused if and only if Python calls it whitespace or it is a C0
+    control or DEL."""
+    codes = [*range(0x3100), *range(0x10FF00, 0x110000)]
+    refused = [
+        code
+        for code in codes
+        if safe_url(f"https://x.example/a{chr(code)}b") == ""
+        and chr(code) not in "#?/\\@:%"  # characters that change what the URL says
+    ]
+    unsafe = [code for code in codes if chr(code).isspace() or code < 0x20 or code == 0x7F]
+    assert refused == unsafe

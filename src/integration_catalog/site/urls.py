@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
+
+# Whitespace (as str.isspace has it) and control characters: no URL holds them unescaped.
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def safe_url(value: object) -> str:
     """The URL when it is an https URL without credentials, else an empty string."""
-    if not isinstance(value, str) or any(
-        ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value
-    ):
+    if not isinstance(value, str) or _UNSAFE.search(value):
         return ""
     try:
         parts = urlsplit(value)
