@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+import rfc8785
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from integration_catalog.diagnostics import CODES
 from integration_catalog.secrets import scan_text
+from integration_catalog.versions import canonical_json
 from validate_support import INTEGRATION, invoke, parse_output, validate, write_catalog
 
 KEY = "acme/crm"
@@ -429,3 +431,25 @@ def test_the_yaml_writer_round_trips_edge_numbers() -> None:
         "5.0e-324",
     ]
     assert yaml_string('a\u2028b"\\') == '"a\\u2028b\\"\\\\"'
+
+
+_JSON_TEXT = st.text(st.characters(blacklist_categories=("Cs",)))  # UTF-8 has no lone surrogates
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@SETTINGS
+@given(value=_JSON_VALUES)
+# Keys that Python orders by code point and RFC 8785 by UTF-16 code unit: the other way round.
+@example(value={"\ufb01": 1, "\U0001f600": 2})
+@example(value=[1e-7, 1e21, -0.0, 5e-324])
+def test_canonical_json_is_rfc8785_for_any_json_value(value: Any) -> None:
+    """The fast path (Python's encoder) is taken only where it writes what RFC 8785 does."""
+    assert canonical_json(value) == rfc8785.dumps(value)

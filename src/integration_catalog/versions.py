@@ -167,10 +167,13 @@ def canonical_json(value: Any) -> bytes:
     spaces, UTF-8 kept as is, numbers as JavaScript writes them, so any language can
     recompute a digest. Python's own encoder gives exactly that for integers and strings; a
     document with a fractional number or a character beyond the BMP goes through rfc8785."""
-    fast = json.dumps(
+    text = json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-    if isinstance(value, float) or _FLOATISH.search(fast) or _BEYOND_BMP.search(fast):
+    )
+    fast = text.encode("utf-8")
+    # (ASCII text, as most is, has nothing beyond the BMP: no need to look.)
+    beyond_bmp = not text.isascii() and _BEYOND_BMP.search(fast)
+    if isinstance(value, float) or _FLOATISH.search(fast) or beyond_bmp:
         return rfc8785.dumps(value)
     return fast
 
