@@ -49,6 +49,7 @@ def href(context: jinja2.runtime.Context, value: object) -> str:
     return safe_url(value)
 
 
+@lru_cache(maxsize=65536)  # a catalog's pages repeat the same few release and commit dates
 def human_date(value: str) -> str:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return f"{moment:%b} {moment.day}, {moment.year}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 # Whitespace (as str.isspace has it) and control characters: no URL holds them unescaped.
@@ -22,6 +23,7 @@ def safe_url(value: object) -> str:
     return value
 
 
+@lru_cache(maxsize=65536)  # every page links the same site paths
 def site_relative(value: str) -> bool:
     """A path inside the site, as the view models make them (no scheme, no leading slash)."""
     head = value.split("/", 1)[0].split("?", 1)[0]
