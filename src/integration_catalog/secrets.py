@@ -38,11 +38,23 @@ _CREDENTIALS: dict[str, str] = {
 _SCAN = re.compile("|".join(f"(?P<k{i}>{p})" for i, p in enumerate(_CREDENTIALS.values())))
 _KINDS = list(_CREDENTIALS)
 # Text that every credential above contains: most files hold none of it, and looking for it
-# is far cheaper than running the patterns over every position of a file (one pattern of
-# plain alternatives is also twice as fast as looking for each string in turn).
-_TRIGGER = re.compile(
-    r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA|Iza)|gh[pousr]_|github_pat_|glpat-|xox"
-    r"|hooks\.slack\.com|_live_|_test_|PRIVATE KEY|eyJ"
+# is far cheaper than running the patterns over every position of a file. Each of these
+# starts with fixed text, which the regex engine skips to with a fast scan; one alternation of
+# them all is tried at every one of its first letters, `e` and `g` among them, and takes
+# twice as long.
+_TRIGGERS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA|Iza)",
+        r"gh[pousr]_",
+        r"github_pat_",
+        r"glpat-",
+        r"xox",
+        r"hooks\.slack\.com",
+        r"_(?:live|test)_",
+        r"PRIVATE KEY",
+        r"eyJ",
+    )
 )
 _PLACEHOLDER = re.compile(r"[<{$\[]|\*{3,}|x{6,}|X{6,}|\.\.\.|example|changeme", re.IGNORECASE)
 
@@ -136,7 +148,9 @@ def mask(value: str) -> str:
 
 def scan_text(path: str, text: str) -> Iterator[Diagnostic]:
     """Credentials of well-known formats anywhere in a file's text."""
-    if not _TRIGGER.search(text) and not ("://" in text and "@" in text):
+    if not any(trigger.search(text) for trigger in _TRIGGERS) and not (
+        "://" in text and "@" in text
+    ):
         return
     for match in _SCAN.finditer(text):
         found = match.group()
