@@ -780,8 +780,11 @@ def _explicit_scalar(tag: str, text: str) -> Any:
 
 # Rare characters that, somewhere in a file, may start what the value cannot show: an anchor,
 # alias or tag, a merge key, an escape (which could write a forbidden character), a directive,
-# a document marker or a complex key. `_DOUBTFUL_MARK` says whether one does.
-_RARE_MARKS = ("&", "*", "!", "<<", "\\", "?", "\n%", "\n---", "\n...")
+# a document marker or a complex key (`_has_rare_mark`, which looks for a character `in` the
+# text where it can: much faster than for a longer string). `_DOUBTFUL_MARK` says whether one
+# does.
+_RARE_CHARS = "&*!\\?%"  # `%` for a directive, "\n%"
+_DOCUMENT_MARK = re.compile(r"\n(?:---|\.\.\.)")
 _DOUBTFUL_MARK = re.compile(
     # `&a`, `*a`, `!t` where a node may start: "R&D" and "5*3" are text
     r"[&*!](?<![^\s\[\]{},:?\"'-][&*!])"
@@ -802,9 +805,14 @@ _DOUBTFUL_COLON = re.compile(r":(?:[,\[\]{}]|(?<=[\s\[{,]:))")
 _SAFE_NUMBER = r"[-+]?+(?:0|[1-9][0-9]{0,14}+)(?:\.[0-9]++)?+"
 _NUMBER_LIKE = r"(?>[-+]?(?:0[xXoObB][0-9a-fA-F_]*|[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]*)?))"
 _WORD_CHAR = r"[\w.+-]"
-_DOUBTFUL_NUMBER = re.compile(
-    rf"[\n\[{{,:-] *+(?=[-+._]*+[0-9])"
-    rf"(?!{_SAFE_NUMBER}(?!{_WORD_CHAR})){_NUMBER_LIKE}(?!{_WORD_CHAR})"
+# One search for each character a scalar may follow: `re` skips to a fixed first character
+# fast, but tries a class of them at every position (a third slower over a whole file).
+_DOUBTFUL_NUMBERS = tuple(
+    re.compile(
+        rf"{re.escape(lead)} *+(?=[-+._]*+[0-9])"
+        rf"(?!{_SAFE_NUMBER}(?!{_WORD_CHAR})){_NUMBER_LIKE}(?!{_WORD_CHAR})"
+    )
+    for lead in "\n[{,:-"
 )
 # A quoted string on one line, without escapes, where a node starts (after `: `, `- `, a flow
 # indicator or the indentation): it is a quoted string, or text inside a comment or a block
@@ -853,9 +861,19 @@ def _clean_source(text: str) -> bool:
 
 
 def _has_doubts(text: str) -> bool:
-    if any(mark in text for mark in _RARE_MARKS) and _DOUBTFUL_MARK.search(text):
+    if _has_rare_mark(text) and _DOUBTFUL_MARK.search(text):
         return True
-    return bool(_DOUBTFUL_COLON.search(text) or _DOUBTFUL_NUMBER.search(text))
+    return bool(
+        _DOUBTFUL_COLON.search(text) or any(screen.search(text) for screen in _DOUBTFUL_NUMBERS)
+    )
+
+
+def _has_rare_mark(text: str) -> bool:
+    return (
+        any(char in text for char in _RARE_CHARS)
+        or ("<" in text and "<<" in text)
+        or _DOCUMENT_MARK.search(text) is not None
+    )
 
 
 def _json_like(root: Any, text: str) -> TypeGuard[dict[str, Any]]:
