@@ -39,13 +39,14 @@ def templates_digest(directory: Path) -> str:
 
 
 @jinja2.pass_context
-def href(context: jinja2.runtime.Context, value: object) -> str:
-    """A link from the current page: site paths get the page's way to the root; external URLs
-    must be https (anything else becomes an empty string, which templates leave out)."""
+def href(context: jinja2.runtime.Context, value: object, root: str | None = None) -> str:
+    """A link from the current page: site paths get the page's way to the root (`root`, by
+    default the page's own); external URLs must be https (anything else becomes an empty
+    string, which templates leave out)."""
     if not isinstance(value, str):
         return ""
     if site_relative(value):
-        return str(context["root"]) + value
+        return str(context["root"] if root is None else root) + value
     return safe_url(value)
 
 
