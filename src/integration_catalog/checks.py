@@ -238,9 +238,12 @@ def _meta_validator() -> jsonschema_rs.Validator:
     )
 
 
+_SCHEMA_TEXT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+
 def _schema_text(schema: dict[str, Any]) -> str | None:
     try:
-        return json.dumps(schema, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        return _SCHEMA_TEXT.encode(schema)
     except (TypeError, ValueError):  # not JSON (a loader bug); build it uncached
         return None
 

@@ -18,6 +18,7 @@ from .checks import check_integration
 from .config import Settings
 from .diagnostics import Diagnostic, Severity
 from .gitrepo import blob_id
+from .jsontext import compact
 from .model import IntegrationSource, published_fields
 from .secrets import scan_text
 from .source import INTEGRATION_FILE, SourceDir
@@ -100,7 +101,7 @@ class FileCheck:
             "slim": self.slim,
             "packed": self.packed is not None,
         }
-        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False)
+        text = compact(header)
         return text.encode() + b"\n" + (self.packed or b"")
 
     @classmethod

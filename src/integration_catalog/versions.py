@@ -162,14 +162,17 @@ _FLOATISH = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]|[eE])")
 _BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")
 
 
+_SORTED_COMPACT = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> bytes:
     """The JSON Canonicalization Scheme (RFC 8785) of `value`: keys sorted at every level, no
     spaces, UTF-8 kept as is, numbers as JavaScript writes them, so any language can
     recompute a digest. Python's own encoder gives exactly that for integers and strings; a
     document with a fractional number or a character beyond the BMP goes through rfc8785."""
-    text = json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    text = _SORTED_COMPACT.encode(value)
     fast = text.encode("utf-8")
     # (ASCII text, as most is, has nothing beyond the BMP: no need to look.)
     beyond_bmp = not text.isascii() and _BEYOND_BMP.search(fast)

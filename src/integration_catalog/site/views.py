@@ -199,8 +199,11 @@ class AuthView:
     prefix: str | None
 
 
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _JSON_TEXT.encode(value)
 
 
 def version_rows(item: Resolved) -> list[VersionRow]:
