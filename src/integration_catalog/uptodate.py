@@ -17,7 +17,6 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
@@ -55,7 +54,7 @@ def read_inputs(root: Path, *settings: str) -> Inputs | None:
         files = [
             chunk
             for name in (CATALOG_FILE, PUBLISHERS_FILE, ".mailmap", INTEGRATIONS_DIR)
-            for chunk in _entry(f"{root}/{name}", name, recent, recent_files)
+            for chunk in _entries(f"{root}/{name}", name, recent, recent_files)
         ]
         refs = asked.result()
     if refs is None:
@@ -88,34 +87,40 @@ def _library_versions() -> list[str]:
 _RACY_NS = 2_000_000_000
 
 
-def _entry(path: str, rel: str, recent: int, recent_files: dict[str, str]) -> Iterator[bytes]:
-    """A file's path, kind, mode, size, inode and change times (as git's index and make use
-    them), a directory's entries, a link's target; regular files changed since `recent` go
-    to `recent_files` (their path in the tree, and where they are)."""
-    try:
-        info = os.lstat(path)
-    except OSError as error:
-        yield f"{rel}\0absent {error.errno}\n".encode()
-        return
-    header = (
-        f"{rel}\0{info.st_mode} {info.st_size} {info.st_ino} {info.st_mtime_ns} "
-        f"{info.st_ctime_ns}\n"
-    )
-    yield header.encode("utf-8", "surrogateescape")
-    if stat.S_ISDIR(info.st_mode):
+def _entries(path: str, rel: str, recent: int, recent_files: dict[str, str]) -> list[bytes]:
+    """Each entry at and below `path`, depth first in name order: its path, kind, mode, size,
+    inode and change times (as git's index and make use them), a link's target; regular
+    files changed since `recent` go to `recent_files` (their path in the tree, and where they
+    are). (A loop, not recursion: a generator per level costs more than the stat calls.)"""
+    found: list[bytes] = []
+    waiting = [(path, rel)]
+    while waiting:
+        path, rel = waiting.pop()
         try:
-            with os.scandir(path) as entries:
-                names = sorted(entry.name for entry in entries)
+            info = os.lstat(path)
         except OSError as error:
-            yield f"unreadable {error.errno}\n".encode()
-            return
-        for name in names:
-            yield from _entry(f"{path}/{name}", f"{rel}/{name}", recent, recent_files)
-    elif stat.S_ISLNK(info.st_mode):
-        with contextlib.suppress(OSError):
-            yield os.fsencode(Path(path).readlink())
-    elif stat.S_ISREG(info.st_mode) and max(info.st_mtime_ns, info.st_ctime_ns) >= recent:
-        recent_files[rel] = path  # never opened unless regular: a FIFO would block
+            found.append(f"{rel}\0absent {error.errno}\n".encode())
+            continue
+        header = (
+            f"{rel}\0{info.st_mode} {info.st_size} {info.st_ino} {info.st_mtime_ns} "
+            f"{info.st_ctime_ns}\n"
+        )
+        found.append(header.encode("utf-8", "surrogateescape"))
+        if stat.S_ISDIR(info.st_mode):
+            try:
+                with os.scandir(path) as entries:
+                    names = sorted(entry.name for entry in entries)
+            except OSError as error:
+                found.append(f"unreadable {error.errno}\n".encode())
+                continue
+            # the first name is taken next, and all below it before the second
+            waiting.extend((f"{path}/{name}", f"{rel}/{name}") for name in reversed(names))
+        elif stat.S_ISLNK(info.st_mode):
+            with contextlib.suppress(OSError):
+                found.append(os.fsencode(Path(path).readlink()))
+        elif stat.S_ISREG(info.st_mode) and max(info.st_mtime_ns, info.st_ctime_ns) >= recent:
+            recent_files[rel] = path  # never opened unless regular: a FIFO would block
+    return found
 
 
 def _content_digest(path: str) -> str:
