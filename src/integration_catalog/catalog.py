@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,13 +83,10 @@ def load_catalog(
         with Checker(settings, cache, workers) as checker, BlobReader(root) as reader:
             # The workers (forked at the first batch, while this process is small) check the
             # tree as it is read, then while git answers here.
-            running = [
-                checker.start(_read_tree(root, batch, readable, diagnostics))
-                for batch in _batches(sources, _TREE_BATCH)
-            ]
-            diagnostics.extend(_scan_other_files(root, sources))
-            diagnostics.extend(_check_icons(root, sources))
-            facts, problems = read_history(
+            batches = _batches(sources, _TREE_BATCH)
+            running = [checker.start(_read_tree(root, batches[0], readable, diagnostics))]
+            history = partial(
+                read_history,
                 root,
                 settings,
                 keys,
@@ -95,6 +94,16 @@ def load_catalog(
                 source_date_epoch=source_date_epoch,
                 merged_tags_only=merged_tags_only,
             )
+            # git's history is read on a thread while the rest of the tree is read here, so
+            # that the published versions are ready for the workers when the tree's checks are
+            # done; only once the workers are forked (no process may fork while a thread runs).
+            with ThreadPoolExecutor(1) as thread:
+                asked = thread.submit(history) if checker.forked else None
+                for batch in batches[1:]:
+                    running.append(checker.start(_read_tree(root, batch, readable, diagnostics)))
+                diagnostics.extend(_scan_other_files(root, sources))
+                diagnostics.extend(_check_icons(root, sources))
+                facts, problems = history() if asked is None else asked.result()
             diagnostics.extend(problems)
             integrations: list[SourceIntegration] = []
 

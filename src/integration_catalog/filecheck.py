@@ -241,6 +241,11 @@ class Checker:
             self._pool = None
             _SETTINGS = None
 
+    @property
+    def forked(self) -> bool:
+        """Whether the workers are forked: from then on this process may run threads."""
+        return self._pool is not None
+
     def start(self, jobs: Sequence[FileJob], fetch: Fetch | None = None) -> CheckBatch:
         """`fetch` reads the blobs of jobs given without data, if the cache lacks them."""
         cache = self._cache
