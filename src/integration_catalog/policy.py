@@ -22,13 +22,13 @@ def check_policy(
     by_key = {item.key: item for item in integrations}
     # Published versions repeat their integration's dependencies: each distinct one is looked
     # at once.
-    known: dict[tuple[str, str, str], _Problem | None] = {}
+    known = _Known(by_key)
     for item in by_key.values():
         doc = docs.get(item.key)
         if doc is not None and not item.tombstone:
-            yield from _dependencies(item, doc, by_key)
+            yield from _dependencies(item, doc, known)
             yield from _yanks(item, doc)
-        yield from _snapshot_dependencies(item, by_key, known)
+        yield from _snapshot_dependencies(item, known)
     yield from _cycles(by_key, docs)
     yield from _typosquats(by_key)
 
@@ -110,16 +110,30 @@ def _dependency_problem(
     return None
 
 
+class _Known:
+    """What is wrong with each dependency, found once: by the visibility of the integration
+    that has it, its target and its range (nothing else of the integration counts)."""
+
+    def __init__(self, by_key: Mapping[str, Resolved]) -> None:
+        self._by_key = by_key
+        self._found: dict[tuple[str, str, str], _Problem | None] = {}
+
+    def problem(self, item: Resolved, target_key: str, spec: str) -> _Problem | None:
+        seen = (item.spec.visibility, target_key, spec)
+        if seen not in self._found:
+            self._found[seen] = _dependency_problem(item, target_key, spec, self._by_key)
+        return self._found[seen]
+
+
+@lru_cache(maxsize=65536)  # a catalog names the same integrations again and again
 def _is_key(target_key: str) -> bool:
     publisher, _, slug = target_key.partition("/")
     return all(is_valid_name(part) for part in (publisher, slug))
 
 
-def _dependencies(
-    item: Resolved, doc: LoadedYaml, by_key: Mapping[str, Resolved]
-) -> Iterator[Diagnostic]:
+def _dependencies(item: Resolved, doc: LoadedYaml, known: _Known) -> Iterator[Diagnostic]:
     for target_key, spec in item.spec.manifest.dependencies.items():
-        problem = _dependency_problem(item, target_key, spec, by_key)
+        problem = known.problem(item, target_key, spec)
         if problem is not None:
             code, message, hint, severity = problem
             on_key = code in ("dependency-unknown", "dependency-private", "dependency-deleted")
@@ -150,19 +164,12 @@ def _yanks(item: Resolved, doc: LoadedYaml) -> Iterator[Diagnostic]:
             )
 
 
-def _snapshot_dependencies(
-    item: Resolved,
-    by_key: Mapping[str, Resolved],
-    known: dict[tuple[str, str, str], _Problem | None],
-) -> Iterator[Diagnostic]:
+def _snapshot_dependencies(item: Resolved, known: _Known) -> Iterator[Diagnostic]:
     """Published history cannot be edited, but consumers should know when an old version's
     dependency no longer resolves."""
     for snapshot in item.versions:
         for target_key, spec in snapshot.dependencies:
-            seen = (item.spec.visibility, target_key, spec)
-            if seen not in known:
-                known[seen] = _dependency_problem(item, target_key, spec, by_key)
-            problem = known[seen]
+            problem = known.problem(item, target_key, spec)
             if problem is not None and problem[3] is Severity.ERROR:
                 yield _at(
                     item,
