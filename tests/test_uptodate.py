@@ -18,7 +18,7 @@ from build_support import BASE_URL, REPO_ROOT, build_ok, cli, sample_repo, tree_
 from gitrepo_fixtures import GitCatalog
 from integration_catalog.build import BuildOptions, build
 from integration_catalog.catalog import check_catalog, load_catalog
-from integration_catalog.uptodate import read_inputs, recall
+from integration_catalog.uptodate import read_inputs, recall, remember
 
 WIDGET = "integrations/aeontel/core-auth/integration.yaml"
 
@@ -98,6 +98,25 @@ def test_any_change_to_what_validate_reads_is_noticed(repo: GitCatalog, change: 
     assert not reused
     assert found == _fresh(repo.root)
     (repo.root / WIDGET).chmod(0o644)
+
+
+@pytest.mark.parametrize("change", ["edit", "new-file", "tag"])
+def test_a_record_of_a_run_during_which_its_inputs_changed_is_not_reused(
+    repo: GitCatalog, change: str
+) -> None:
+    """A run takes the digest of its inputs as it starts and records its findings under it as
+    it ends: anything changed in between shows in the next run's digest."""
+    inputs = read_inputs(repo.root)
+    assert inputs is not None
+    if change == "edit":
+        _edit(repo)
+    elif change == "new-file":
+        (repo.root / "integrations/aeontel/core-auth/notes.md").write_text("notes\n")
+    else:
+        repo.tag("aeontel/core-auth/v9.0.0")
+    remember("validate", inputs, {"found": "before the change"})
+    now = read_inputs(repo.root)
+    assert now is not None and recall("validate", now) is None
 
 
 def test_a_damaged_record_is_not_trusted(repo: GitCatalog) -> None:

@@ -155,12 +155,10 @@ def recall(name: str, inputs: Inputs) -> dict[str, Any] | None:
 
 
 def remember(name: str, inputs: Inputs, value: dict[str, Any]) -> None:
-    """Record what a run that read `inputs` found, unless something it reads changed while
-    it ran (then the next run does the work again). A cache that cannot be written is no
-    error."""
-    now = read_inputs(inputs.root, *inputs.settings)
-    if now is None or now.key != inputs.key:
-        return
+    """Record what a run that read `inputs` found. A change made while it ran leaves other
+    metadata than `inputs.key` covers, so the next run does the work again; only a recent
+    file (changed within the clock's tick, maybe with its metadata unchanged) is looked at
+    again, by content. A cache that cannot be written is no error."""
     root = inputs.root
     if any(_content_digest(f"{root}/{rel}") != content for rel, content in inputs.racy.items()):
         return
