@@ -178,10 +178,13 @@ def entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
+_SECRET_LENGTH = 16  # no shorter value looks like a credential
+
+
 def looks_secret(value: str) -> bool:
     """A long, random-looking string with no spaces and no placeholder marks."""
     return (
-        len(value) >= 16
+        len(value) >= _SECRET_LENGTH
         and " " not in value
         and not _PLACEHOLDER.search(value)
         and entropy(value) >= 3.5
@@ -219,7 +222,13 @@ def _secret_looking(node: Any, path: YamlPath) -> Iterator[tuple[YamlPath, str, 
     if isinstance(node, dict):
         for key, item in node.items():
             if isinstance(item, str):
-                if isinstance(key, str) and is_secret_name(key) and looks_secret(item):
+                # (most values are too short to look secret: their key's name is not asked)
+                if (
+                    len(item) >= _SECRET_LENGTH
+                    and isinstance(key, str)
+                    and is_secret_name(key)
+                    and looks_secret(item)
+                ):
                     yield (*path, key), key, item
             elif isinstance(item, (dict, list)):
                 yield from _secret_looking(item, (*path, key))
