@@ -53,7 +53,7 @@ def read_source(
     so a link cannot smuggle in a file from outside the catalog)."""
     try:
         # O_NONBLOCK: opening a FIFO must not hang; it is refused below as not a regular file.
-        fd = os.open(root / rel_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(f"{root}/{rel_path}", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as error:
         if error.errno == errno.ELOOP:
             return None, [
@@ -67,15 +67,15 @@ def read_source(
         return None, [
             _error(rel_path, "file-unreadable", f"the file could not be read: {error.strerror}")
         ]
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None, [
-            _error(rel_path, "file-unreadable", "the path is not a regular file", _NOT_REGULAR)
-        ]
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(limit + 1)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, [
+                _error(rel_path, "file-unreadable", "the path is not a regular file", _NOT_REGULAR)
+            ]
+        data = _read_up_to(fd, limit + 1, info.st_size)
         if len(data) > limit:
-            size = os.fstat(handle.fileno()).st_size
+            size = os.fstat(fd).st_size
             return None, [
                 _error(
                     rel_path,
@@ -86,7 +86,29 @@ def read_source(
                     else "make it smaller",
                 )
             ]
+    finally:
+        os.close(fd)
     return data, []
+
+
+def _read_up_to(fd: int, most: int, expected: int) -> bytes:
+    """Up to `most` bytes of an open file of `expected` bytes (which it may no longer be).
+    A read allocates what it asks for: asking for the limit, a quarter of a megabyte, for
+    every file would cost three times what reading it does."""
+    chunks: list[bytes] = []
+    total = 0
+    want = min(expected + 1, most)  # one more: a file that grew shows at once
+    while total < most:
+        chunk = os.read(fd, want)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        want = min(most - total, _READ_SIZE)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+_READ_SIZE = 1 << 16
 
 
 def read_yaml_file(root: Path, rel_path: str) -> tuple[LoadedYaml | None, list[Diagnostic]]:
