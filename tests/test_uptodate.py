@@ -119,6 +119,28 @@ def test_a_record_of_a_run_during_which_its_inputs_changed_is_not_reused(
     assert now is not None and recall("validate", now) is None
 
 
+@pytest.mark.parametrize("change", ["tag", "commit"])
+def test_a_git_change_made_and_undone_while_a_run_ran_leaves_no_record(
+    repo: GitCatalog, change: str
+) -> None:
+    """git's state, unlike a file's change time, can go back: a run that saw a tag (or a
+    commit) that is gone again must not leave findings for the state it started from."""
+    inputs = read_inputs(repo.root)
+    assert inputs is not None
+    if change == "tag":
+        repo.tag("aeontel/core-auth/v9.0.0")
+    else:
+        repo.git("commit", "--allow-empty", "-m", "made while the run ran")
+    remember("validate", inputs, {"found": "with the change"})
+    if change == "tag":
+        repo.git("tag", "-d", "aeontel/core-auth/v9.0.0")
+    else:
+        repo.git("reset", "--soft", "HEAD^")
+    now = read_inputs(repo.root)
+    assert now is not None and now.key == inputs.key  # the state the run started from
+    assert recall("validate", now) is None
+
+
 def test_a_damaged_record_is_not_trusted(repo: GitCatalog) -> None:
     _checked(repo.root)
     [record] = (repo.root / ".catalog-cache" / "runs").glob("validate.json")

@@ -42,6 +42,7 @@ class Inputs:
     settings: tuple[str, ...]
     key: str
     racy: dict[str, str]
+    refs: bytes  # what git said (`refs_fingerprint`)
 
 
 def read_inputs(root: Path, *settings: str) -> Inputs | None:
@@ -66,7 +67,7 @@ def read_inputs(root: Path, *settings: str) -> Inputs | None:
     digest.update(refs)
     for chunk in files:
         digest.update(chunk)
-    return Inputs(root, settings, digest.hexdigest(), racy)
+    return Inputs(root, settings, digest.hexdigest(), racy, refs)
 
 
 def _library_versions() -> list[str]:
@@ -155,10 +156,14 @@ def recall(name: str, inputs: Inputs) -> dict[str, Any] | None:
 
 
 def remember(name: str, inputs: Inputs, value: dict[str, Any]) -> None:
-    """Record what a run that read `inputs` found. A change made while it ran leaves other
-    metadata than `inputs.key` covers, so the next run does the work again; only a recent
-    file (changed within the clock's tick, maybe with its metadata unchanged) is looked at
-    again, by content. A cache that cannot be written is no error."""
+    """Record what a run that read `inputs` found, unless what it reads changed while it ran
+    (then the next run does the work again). Files need no second walk: a change to one
+    moves its change time forward, so the next run's digest differs anyway, and a file
+    changed within the clock's tick (maybe with its metadata as it was) is compared by
+    content. git's state can go back (a tag made and deleted again, a commit reset), so git
+    is asked again. A cache that cannot be written is no error."""
+    if refs_fingerprint(inputs.root) != inputs.refs:
+        return
     root = inputs.root
     if any(_content_digest(f"{root}/{rel}") != content for rel, content in inputs.racy.items()):
         return
