@@ -105,7 +105,7 @@ def _read_up_to(fd: int, most: int, expected: int) -> bytes:
         chunks.append(chunk)
         total += len(chunk)
         want = min(most - total, _READ_SIZE)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return b"".join(chunks)  # (one chunk, as most files are, is returned as it is)
 
 
 _READ_SIZE = 1 << 16
