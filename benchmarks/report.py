@@ -361,7 +361,7 @@ HOW = [
     "`build` and by `validate --published`.",
     "- **Each file checked once.** Results are cached by blob in `.catalog-cache/` (sqlite, "
     "a checksum per entry; a damaged or foreign entry is ignored). An entry is a line of JSON "
-    "and the published content as the workers packed it (zlib, behind the lengths of its "
+    "and the published content as the workers packed it (LZ4, behind the lengths of its "
     "three parts), so that nothing escapes, parses or packs it again. Published versions of "
     "integrations that still exist are kept slim (content, dependencies, first error); a "
     "tagged file that the work tree still holds "

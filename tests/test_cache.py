@@ -10,9 +10,9 @@ import sqlite3
 import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
+import lz4.block
 import pytest
 
 from build_support import build_ok, many_repo, read_tree
@@ -220,7 +220,13 @@ def test_a_flipped_byte_anywhere_is_detected(repo: GitCatalog, clean: Outcome) -
 
 
 _PACKED = pack_published({}, {}, {})
-_LENGTHS = _PACKED[:8]  # of the first two parts, then the compressed content
+_PACKED_CONTENT = b'{"authConfig":{},"manifest":{},"variablesSchema":{}}'
+
+
+def _packed(content: bytes, length: int | None = None) -> bytes:
+    """`content` packed behind the lengths of two empty parts and (unless given) its own."""
+    stated = len(content) if length is None else length
+    return struct.pack(">III", 2, 2, stated) + lz4.block.compress(content, store_size=False)
 
 
 def _entry(content: bytes = _PACKED, **header: object) -> bytes:
@@ -238,19 +244,19 @@ def _entry(content: bytes = _PACKED, **header: object) -> bytes:
         _entry(diagnostics=[{"path": 1}]),
         _entry(packed=5),
         _entry(diagnostics="none"),
-        _entry(content=_LENGTHS + b"not zlib"),
+        _entry(content=_PACKED[:12] + b"not lz4"),
         _entry(content=b"\0\0\0"),  # no lengths
         _entry(content=struct.pack(">II", 3, 2) + _PACKED[8:]),  # lengths that do not fit
-        _entry(
-            content=_LENGTHS + zlib.compress(b'{"authConfig":{},"manifest":{},"variablesSchema":}')
-        ),
+        _entry(content=_packed(b'{"authConfig":{},"manifest":{},"variablesSchema":}')),
         _entry(packed=False),  # says there is no content, yet has some
         _entry().replace(b"\n", b" "),  # no line of its own
         b"\xff\xfe not json\n" + _PACKED,
-        _entry(content=_LENGTHS + zlib.compress(b"not json")),
-        _entry(content=_LENGTHS + zlib.compress(b"[1]")),
+        _entry(content=_packed(b"not json")),
+        _entry(content=_packed(b"[1]")),
         _entry(content=_PACKED[:-4]),  # cut short
-        _entry(content=_LENGTHS + zlib.compress(b'{"authConfig":{' + b" " * (20 << 20) + b"}}")),
+        _entry(content=_packed(_PACKED_CONTENT, len(_PACKED_CONTENT) + 1)),  # shorter than said
+        _entry(content=_packed(b'{"authConfig":{' + b" " * (20 << 20) + b"}}")),
+        _entry(content=_packed(_PACKED_CONTENT, 1 << 31)),  # says it is huge
         _entry(dependencies={"ab": 1}),
         _entry(dependencies=[["a", 1]]),
         _entry(spec=5),
@@ -272,7 +278,9 @@ def _entry(content: bytes = _PACKED, **header: object) -> bytes:
         "content-not-json",
         "content-not-the-fields",
         "content-cut-short",
+        "content-shorter-than-said",
         "content-too-large",
+        "content-said-to-be-huge",
         "dependencies-mapping",
         "dependency-not-text",
         "spec-not-text",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -106,8 +105,8 @@ class FileCheck:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FileCheck:
-        """Raises ValueError, zlib.error (content that does not unpack), KeyError, TypeError
-        or AttributeError for anything that is not such an entry. (The content's shape is
+        """Raises ValueError (content that does not unpack, say), KeyError, TypeError or
+        AttributeError for anything that is not such an entry. (The content's shape is
         checked, not its every value: an entry that passes its checksum is as trusted as
         the cache it came from.)"""
         line, newline, packed = data.partition(b"\n")
@@ -326,7 +325,7 @@ def _from_cache(entry: bytes | None, slim: bool) -> FileCheck | None:
         return None
     try:
         check = FileCheck.from_bytes(entry)
-    except (KeyError, TypeError, ValueError, AttributeError, zlib.error):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
     if check.slim != slim or (check.spec_json is not None and check.spec is None):
         return None  # a spec that does not validate (now): check the file again
