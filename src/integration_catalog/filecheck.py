@@ -194,7 +194,7 @@ Fetch = Callable[[list[str]], dict[str, bytes]]
 @dataclass
 class CheckBatch:
     jobs: Sequence[FileJob]
-    keys: list[str]
+    keys: list[bytes]
     results: list[FileCheck | None]
     missing: list[int]  # indices of the jobs being checked
     running: list[Future[list[FileCheck]]]
@@ -313,7 +313,7 @@ class Checker:
         return [self._pool.submit(_check_inherited, chunk) for chunk in chunks]
 
 
-def _cache_key(cache: CheckCache, job: FileJob) -> str:
+def _cache_key(cache: CheckCache, job: FileJob) -> bytes:
     return cache.key(job.key, ",".join(sorted(job.files)), job.oid, "slim" if job.slim else "")
 
 

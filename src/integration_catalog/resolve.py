@@ -310,7 +310,7 @@ def _blob_ids(names: list[str], reader: BlobReader, cache: CheckCache | None) ->
     if cache is None:
         return reader.ids(names)
     keys = [cache.key("blob-id", name) for name in names]
-    known: dict[str, str | None] = {}
+    known: dict[bytes, str | None] = {}
     for key, data in cache.get_bytes(keys, "blob_ids").items():
         if not data:
             known[key] = None  # the commit has no such file
