@@ -93,7 +93,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         if inputs is None:
             return
         with contextlib.suppress(OSError, GitError):  # no record: the next build runs in full
-            remember(_record_name(out), inputs, {**record, "tree": tree_digest(out)})
+            remember(_record_name(out), inputs, lambda: {**record, "tree": tree_digest(out)})
 
     written = write_tree(options.out, files, options.workers, after=remember_tree)
     return BuildResult(

@@ -17,6 +17,7 @@ import re
 import stat
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
@@ -155,15 +156,22 @@ def recall(name: str, inputs: Inputs) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def remember(name: str, inputs: Inputs, value: dict[str, Any]) -> None:
-    """Record what a run that read `inputs` found, unless what it reads changed while it ran
-    (then the next run does the work again). Files need no second walk: a change to one
+def remember(
+    name: str, inputs: Inputs, value: dict[str, Any] | Callable[[], dict[str, Any]]
+) -> None:
+    """Record what a run that read `inputs` found (`value`, or what it returns: worked out
+    while git is asked, as a build's output tree is), unless what it reads changed while it
+    ran (then the next run does the work again). Files need no second walk: a change to one
     moves its change time forward, so the next run's digest differs anyway, and a file
     changed within the clock's tick (maybe with its metadata as it was) is compared by
     content. git's state can go back (a tag made and deleted again, a commit reset), so git
     is asked again. A cache that cannot be written is no error."""
-    if refs_fingerprint(inputs.root) != inputs.refs:
-        return
+    with ThreadPoolExecutor(1) as pool:
+        asked = pool.submit(refs_fingerprint, inputs.root)
+        if callable(value):
+            value = value()
+        if asked.result() != inputs.refs:
+            return
     root = inputs.root
     if any(_content_digest(f"{root}/{rel}") != content for rel, content in inputs.racy.items()):
         return
