@@ -9,6 +9,7 @@ The credentials below are made up, and assembled at run time so this file itself
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from gitrepo_fixtures import GitCatalog
 from integration_catalog.catalog import LoadResult
 from integration_catalog.diagnostics import Severity
 from integration_catalog.secrets import mask
+from integration_catalog.source import other_text_files
 
 WIDGET = "acme/widget"
 README = "integrations/acme/widget/README.md"
@@ -426,3 +428,52 @@ def test_every_yaml_and_markdown_file_under_integrations_is_scanned(repo: GitCat
     assert [where(d) for d in found] == sorted(
         (path, *position(text, aws)) for path, text in stray.items()
     )
+
+
+def _walked(root: Path, known: set[str]) -> list[str]:
+    """What `other_text_files` lists, as `os.walk` finds it (links to directories unfollowed)."""
+    found = []
+    for directory, _, names in os.walk(root / "integrations"):
+        for name in names:
+            if name.lower().endswith(
+                (".yaml", ".yml", ".md", ".markdown")
+            ) or name.upper().startswith("README"):
+                rel = (Path(directory) / name).relative_to(root).as_posix()
+                if rel not in known:
+                    found.append(rel)
+    return sorted(found)
+
+
+def test_other_files_are_those_a_walk_finds(tmp_path: Path) -> None:
+    base = tmp_path / "integrations"
+    for directory in ("acme/widget", "acme/.hidden/deep/er", "Bad Name/x.md", "acme/notes.md"):
+        (base / directory).mkdir(parents=True)
+    files = {
+        "acme/widget/integration.yaml": "known",
+        "acme/widget/README.md": "",
+        "acme/widget/Readme": "",
+        "acme/widget/readme.txt": "",
+        "acme/widget/icon.svg": "",
+        "acme/widget/SPEC.YML": "",
+        "acme/.hidden/deep/er/notes.markdown": "",
+        "acme/.hidden/x.yaml.bak": "",
+        "Bad Name/x.md/inner.yaml": "",
+        "top.md": "",
+    }
+    for rel, text in files.items():
+        (base / rel).write_text(text)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "outside.md").write_text("")
+    (base / "acme" / "linked.md").symlink_to(elsewhere)  # a directory: neither listed nor entered
+    (base / "acme" / "README-link").symlink_to(elsewhere / "outside.md")  # a file: listed
+    (base / "acme" / "broken.yaml").symlink_to(tmp_path / "nothing")  # listed, and refused later
+    known = {"integrations/acme/widget/integration.yaml"}
+
+    listed = other_text_files(tmp_path, known)
+
+    assert listed == _walked(tmp_path, known)
+    assert "integrations/acme/README-link" in listed
+    assert "integrations/acme/broken.yaml" in listed
+    assert "integrations/Bad Name/x.md/inner.yaml" in listed
+    assert not any("outside" in path or path.endswith("linked.md") for path in listed)

@@ -167,16 +167,35 @@ _TEXT_SUFFIXES = (".yaml", ".yml", ".md", ".markdown")
 
 def other_text_files(root: Path, known: set[str]) -> list[str]:
     """Every other YAML or Markdown file under integrations/ (hidden ones and those in
-    misnamed directories too), relative to the root: none of them may hold a credential."""
+    misnamed directories too), relative to the root: none of them may hold a credential.
+    (As `os.walk` lists them, links to directories aside, but on `str` paths: a `Path` for
+    each of the files costs more than the walk.)"""
     found: list[str] = []
-    base = root / INTEGRATIONS_DIR
-    for directory, _, names in os.walk(base, followlinks=False):
-        for name in names:
-            if name.lower().endswith(_TEXT_SUFFIXES) or name.upper().startswith("README"):
-                rel = (Path(directory) / name).relative_to(root).as_posix()
-                if rel not in known:
-                    found.append(rel)
+    waiting = [(f"{root}/{INTEGRATIONS_DIR}", INTEGRATIONS_DIR)]
+    while waiting:
+        path, rel = waiting.pop()
+        try:
+            with os.scandir(path) as scanned:
+                entries = list(scanned)
+        except OSError:
+            continue  # what cannot be listed holds nothing to scan (and discover says why)
+        for entry in entries:
+            name = entry.name
+            if _is_dir(entry):
+                if not entry.is_symlink():  # a link to a directory is not followed
+                    waiting.append((entry.path, f"{rel}/{name}"))
+            elif name.lower().endswith(_TEXT_SUFFIXES) or name.upper().startswith("README"):
+                path_rel = f"{rel}/{name}"
+                if path_rel not in known:
+                    found.append(path_rel)
     return sorted(found)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # as os.walk takes it
+        return False
 
 
 def _source_dir(
