@@ -9,6 +9,7 @@ for all tags, one `log --name-status` for the whole history of `integrations/`, 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -244,6 +245,12 @@ def _integration_dir(path: str, under: str) -> str | None:
 _Tree = dict[bytes, tuple[int, str]]  # a tree's entries: name to (kind, object id)
 
 
+# git writes its answers 4 KiB at a time, and each write wakes the reader when it waits: a
+# larger pipe and buffer let git write ahead and the reader take more at once (a sixth fewer
+# context switches in a cold build). 1 MiB is what Linux allows without privileges.
+_PIPE_SIZE = 1 << 20
+
+
 class BlobReader:
     """One `git cat-file --batch-command` process for every historical file read: first the
     object ids of many `<commit>:<path>` names (`ids`), then the contents of just the ids
@@ -263,16 +270,23 @@ class BlobReader:
     @staticmethod
     def _start(root: Path) -> subprocess.Popen[bytes]:
         try:
-            return subprocess.Popen(
+            process = subprocess.Popen(
                 ["git", "cat-file", "--batch-command", "--buffer"],
                 cwd=root,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 env={**os.environ, **_GIT_ENV},
+                bufsize=_PIPE_SIZE,
             )
         except FileNotFoundError:
             raise GitError("git is not installed or not on PATH") from None
+        assert process.stdout is not None
+        set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+        if set_size is not None:
+            with contextlib.suppress(OSError):  # a lower limit set here: as it is
+                fcntl.fcntl(process.stdout.fileno(), set_size, _PIPE_SIZE)
+        return process
 
     def __enter__(self) -> BlobReader:
         return self
