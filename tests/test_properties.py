@@ -26,9 +26,12 @@ import rfc8785
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from integration_catalog.config import CatalogConfig, Settings
 from integration_catalog.diagnostics import CODES
+from integration_catalog.filecheck import SNAPSHOT_FILES, FileJob, check_file
+from integration_catalog.jsontext import sorted_compact
 from integration_catalog.secrets import scan_text
-from integration_catalog.versions import canonical_json
+from integration_catalog.versions import canonical_json, unpack_published
 from validate_support import INTEGRATION, invoke, parse_output, validate, write_catalog
 
 KEY = "acme/crm"
@@ -451,5 +454,39 @@ _JSON_VALUES = st.recursive(
 @example(value={"\ufb01": 1, "\U0001f600": 2})
 @example(value=[1e-7, 1e21, -0.0, 5e-324])
 def test_canonical_json_is_rfc8785_for_any_json_value(value: Any) -> None:
-    """The fast path (Python's encoder) is taken only where it writes what RFC 8785 does."""
+    """The fast path (Python's encoder) is taken only where it writes what RFC 8785 does, also
+    from the sorted text the checks made already."""
     assert canonical_json(value) == rfc8785.dumps(value)
+    assert canonical_json(value, sorted_compact(value)) == rfc8785.dumps(value)
+
+
+_SCHEMA_VALUES = st.recursive(
+    st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@SETTINGS
+@given(extra=st.dictionaries(text(), _SCHEMA_VALUES, max_size=3))
+@example(extra={"\U0001f600": 1.5, "b": True, "c": 1, "d": 1e-7, "\ufb01": [0.1, -0.0]})
+def test_a_checked_files_published_schema_is_its_canonical_json(extra: dict[str, Any]) -> None:
+    """The checks' sorted text of a schema, reused for its canonical JSON, packs exactly what
+    RFC 8785 writes (numbers, booleans and text of any kind)."""
+    schema = {"type": "object", "properties": {"interval": {"type": "integer"}}, "x-extra": extra}
+    document = {
+        "name": "Widget",
+        "workspaceId": "ws_1",
+        "visibility": "public",
+        "manifest": {"members": [{"key": "sync", "kind": "workflow"}]},
+        "variablesSchema": schema,
+        "authConfig": {"type": "none"},
+    }
+    data = to_yaml(document).encode()
+    check = check_file(FileJob.of("acme/widget", SNAPSHOT_FILES, data), Settings(CatalogConfig()))
+    assert check.spec is not None, check.diagnostics
+    assert check.packed is not None
+    assert unpack_published(check.packed)[3] == rfc8785.dumps(schema)

@@ -12,6 +12,7 @@ import jsonschema_rs
 
 from .config import PUBLISHERS_FILE, Settings
 from .diagnostics import Diagnostic, Severity, did_you_mean
+from .jsontext import sorted_compact
 from .model import (
     DEFAULT_TRUST_TIER,
     DERIVED_FIELDS,
@@ -27,11 +28,13 @@ from .yamlload import LoadedYaml, YamlPath, iter_paths
 
 
 class _Reporter:
-    """Builds diagnostics for one file at the positions of its YAML paths."""
+    """Builds diagnostics for one file at the positions of its YAML paths; holds what the
+    rules share about it."""
 
-    def __init__(self, path: str, doc: LoadedYaml) -> None:
+    def __init__(self, path: str, doc: LoadedYaml, schema_text: str | None) -> None:
         self.path = path
         self.doc = doc
+        self.schema_text = schema_text  # `schema_text` of the file's variablesSchema
 
     def at(
         self,
@@ -48,11 +51,14 @@ class _Reporter:
 
 
 def check_integration(
-    source: SourceDir, doc: LoadedYaml, settings: Settings
+    source: SourceDir, doc: LoadedYaml, settings: Settings, schema_text: str | None = None
 ) -> tuple[IntegrationSource | None, list[Diagnostic]]:
     """Every rule for one `integration.yaml`. Rules look at the raw fields where they can, so
-    one wrong field never hides the problems of another."""
-    report = _Reporter(source.yaml_path, doc)
+    one wrong field never hides the problems of another. `schema_text` is the file's
+    `schema_text`, when the caller made it already."""
+    if schema_text is None:
+        schema_text = schema_text_of(doc.value)
+    report = _Reporter(source.yaml_path, doc, schema_text)
     diagnostics = list(_derived_fields(doc, report))
     diagnostics.extend(scan_values(source.yaml_path, doc))
     fields = {k: v for k, v in doc.value.items() if k not in DERIVED_FIELDS}
@@ -238,12 +244,14 @@ def _meta_validator() -> jsonschema_rs.Validator:
     )
 
 
-_SCHEMA_TEXT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False)
-
-
-def _schema_text(schema: dict[str, Any]) -> str | None:
+def schema_text_of(document: Mapping[str, Any]) -> str | None:
+    """A document's variablesSchema as `sorted_compact` JSON: what the schema rules' caches
+    are keyed by, and the start of its canonical JSON. None when there is no such mapping."""
+    schema = document.get("variablesSchema")
+    if not isinstance(schema, dict):
+        return None
     try:
-        return _SCHEMA_TEXT.encode(schema)
+        return sorted_compact(schema)
     except (TypeError, ValueError):  # not JSON (a loader bug); build it uncached
         return None
 
@@ -312,7 +320,7 @@ def _variables(
     schema = fields.get("variablesSchema")
     if not isinstance(schema, dict):
         return
-    text = _schema_text(schema)  # what the rules' caches are keyed by, made once per file
+    text = report.schema_text  # what the rules' caches are keyed by, made once per file
     problems = list(_schema_rules(schema, text, report))
     yield from problems
     manifest = fields.get("manifest")

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from .cache import CheckCache
-from .checks import check_integration
+from .checks import check_integration, schema_text_of
 from .config import Settings
 from .diagnostics import Diagnostic, Severity
 from .gitrepo import blob_id
@@ -146,20 +146,32 @@ def check_file(job: FileJob, settings: Settings) -> FileCheck:
     diagnostics.extend(problems)
     if doc is None:
         return FileCheck(tuple(diagnostics), None, None)
-    spec, problems = check_integration(source, doc, settings)
+    schema_text = schema_text_of(doc.value)
+    spec, problems = check_integration(source, doc, settings, schema_text)
     diagnostics.extend(problems)
     if spec is not None:
         manifest, variables, auth = published_fields(spec)
         spec_json = None if job.slim else spec.model_dump_json()  # a slim check drops it
+        # (the checks' text of the schema is where its canonical JSON starts, unless the
+        # model made the schema another)
+        same = schema_text is not None and _same_members(variables, doc.value["variablesSchema"])
         return FileCheck(
             tuple(diagnostics),
             spec_json,
-            pack_published(auth, manifest, variables),
+            pack_published(auth, manifest, variables, schema_text if same else None),
             _dependency_pairs(manifest),
         )
     raw = {name: _as_dict(doc.value.get(name)) for name in _PUBLISHED}
     return FileCheck(
         tuple(diagnostics), None, _packed_or_none(raw), _dependency_pairs(raw["manifest"])
+    )
+
+
+def _same_members(made: dict[str, Any], given: dict[str, Any]) -> bool:
+    """Whether two mappings hold the very same values under equal keys (so their JSON is the
+    same: equal values may not be, as `1 == 1.0 == True`)."""
+    return len(made) == len(given) and all(
+        key in made and made[key] is value for key, value in given.items()
     )
 
 

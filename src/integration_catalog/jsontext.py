@@ -12,10 +12,20 @@ from typing import Any
 # One encoder for every call: json.dumps with any option builds a new one each time, which
 # costs more than encoding a short string.
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_SORTED_COMPACT = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def compact(value: Any) -> str:
     return _COMPACT.encode(value)
+
+
+def sorted_compact(value: Any) -> str:
+    """Compact JSON with the keys sorted at every level: where canonical JSON starts from
+    (`versions.canonical_json`), and what a schema's checks are cached by. Raises ValueError
+    for NaN or infinity, TypeError for what JSON cannot hold."""
+    return _SORTED_COMPACT.encode(value)
 
 
 def file_bytes(value: Any) -> bytes:

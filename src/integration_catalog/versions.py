@@ -21,7 +21,7 @@ import semver
 
 from .diagnostics import Diagnostic, Severity
 from .gitrepo import Tag
-from .jsontext import string_bytes
+from .jsontext import sorted_compact, string_bytes
 from .model import NAME_PATTERN, IntegrationSource
 from .ranges import parse_version
 
@@ -162,17 +162,14 @@ _FLOATISH = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]|[eE])")
 _BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")
 
 
-_SORTED_COMPACT = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
-
-
-def canonical_json(value: Any) -> bytes:
+def canonical_json(value: Any, text: str | None = None) -> bytes:
     """The JSON Canonicalization Scheme (RFC 8785) of `value`: keys sorted at every level, no
     spaces, UTF-8 kept as is, numbers as JavaScript writes them, so any language can
     recompute a digest. Python's own encoder gives exactly that for integers and strings; a
-    document with a fractional number or a character beyond the BMP goes through rfc8785."""
-    text = _SORTED_COMPACT.encode(value)
+    document with a fractional number or a character beyond the BMP goes through rfc8785.
+    `text` is `sorted_compact(value)`, when the caller made it already."""
+    if text is None:
+        text = sorted_compact(value)
     fast = text.encode("utf-8")
     # (ASCII text, as most is, has nothing beyond the BMP: no need to look.)
     beyond_bmp = not text.isascii() and _BEYOND_BMP.search(fast)
@@ -198,22 +195,26 @@ _AUTH, _MANIFEST, _VARIABLES = b'{"authConfig":', b',"manifest":', b',"variables
 _LENGTHS = struct.Struct(">III")
 
 
-def _parts(auth: Any, manifest: Any, variables: Any) -> tuple[bytes, bytes, bytes]:
-    return canonical_json(auth), canonical_json(manifest), canonical_json(variables)
+def _parts(
+    auth: Any, manifest: Any, variables: Any, variables_text: str | None = None
+) -> tuple[bytes, bytes, bytes]:
+    return canonical_json(auth), canonical_json(manifest), canonical_json(variables, variables_text)
 
 
 def _content(auth: bytes, manifest: bytes, variables: bytes) -> bytes:
     return b"".join((_AUTH, auth, _MANIFEST, manifest, _VARIABLES, variables, b"}"))
 
 
-def pack_published(auth: Any, manifest: Any, variables: Any) -> bytes:
+def pack_published(
+    auth: Any, manifest: Any, variables: Any, variables_text: str | None = None
+) -> bytes:
     """What a snapshot keeps of a version's content (`Snapshot.packed`): compressed, since a
     large catalog holds tens of thousands at once, behind the lengths of its first two parts,
     so that versions.json is joined from the parts without parsing them. Raises ValueError
-    for a value JSON cannot hold (NaN). (LZ4: a tenth of zlib's time each way, every
-    snapshot being packed once and unpacked for each file that shows it, for a third more
-    bytes.)"""
-    parts = _parts(auth, manifest, variables)
+    for a value JSON cannot hold (NaN). `variables_text` is `sorted_compact(variables)`,
+    when the checks made it already. (LZ4: a tenth of zlib's time each way, every snapshot
+    being packed once and unpacked for each file that shows it, for a third more bytes.)"""
+    parts = _parts(auth, manifest, variables, variables_text)
     content = _content(*parts)
     lengths = _LENGTHS.pack(len(parts[0]), len(parts[1]), len(content))
     compressed: bytes = lz4.block.compress(content, store_size=False)
