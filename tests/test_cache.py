@@ -18,7 +18,7 @@ import pytest
 from build_support import build_ok, many_repo, read_tree
 from gitrepo_fixtures import GitCatalog, integration_yaml
 from integration_catalog import catalog, filecheck, output, resolve
-from integration_catalog.cache import CACHE_DIR, entry_checksum
+from integration_catalog.cache import CACHE_DIR, CheckCache, entry_checksum
 from integration_catalog.catalog import LoadResult, load_catalog
 from integration_catalog.versions import pack_published, unpack_published
 
@@ -494,3 +494,29 @@ def test_slim_entries_that_do_not_hold_up_are_ignored(
     )
     assert changed > 0
     assert _outcome(load_catalog(repo.root)) == clean
+
+
+def test_a_new_database_answers_what_this_run_stored(tmp_path: Path) -> None:
+    """A first run asks nothing of an empty database but what it stored itself, and a later
+    run finds everything stored before it."""
+    first = CheckCache(tmp_path, "scope")
+    one, two = first.key("one"), first.key("two")
+    assert first.get_bytes([one, two]) == {}
+    first.put_bytes([(one, b"1")])
+    assert first.get_bytes([one, two]) == {one: b"1"}
+    first.put_bytes([(two, b"2")], "blob_ids")  # tables are apart
+    assert first.get_bytes([two]) == {}
+    assert first.get_bytes([two], "blob_ids") == {two: b"2"}
+    first.close()
+
+    stored_elsewhere = CheckCache(tmp_path, "scope")  # a run beside this one, say
+    stored_elsewhere.put_bytes([(two, b"22")])
+    later = CheckCache(tmp_path, "scope")
+    stored_elsewhere.put_bytes([(later.key("three"), b"3")])
+    assert later.get_bytes([one, two, later.key("three")]) == {
+        one: b"1",
+        two: b"22",
+        later.key("three"): b"3",
+    }
+    for cache in (stored_elsewhere, later):
+        cache.close()

@@ -45,6 +45,9 @@ class CheckCache:
         # What every entry depends on besides its own key, hashed once.
         self._scope = hashlib.sha256(scope.encode()).hexdigest()
         self._db: sqlite3.Connection | None = None
+        # Tables that were empty when opened (a first run, in CI without a restored cache):
+        # nothing is asked of them but what this run stored, as it stored it.
+        self._fresh: dict[str, set[bytes]] = {}
         directory = root / CACHE_DIR
         self._path = directory / _DB_NAME
         try:
@@ -65,6 +68,8 @@ class CheckCache:
                     f"CREATE TABLE IF NOT EXISTS {table} (key BLOB PRIMARY KEY, "
                     "checksum TEXT NOT NULL, value BLOB NOT NULL)"
                 )
+                if self._db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None:
+                    self._fresh[table] = set()
         except (OSError, sqlite3.Error) as error:
             self._failed(error)
 
@@ -77,7 +82,8 @@ class CheckCache:
         found: dict[bytes, bytes] = {}
         if self._db is None:
             return found
-        wanted = list(dict.fromkeys(keys))
+        stored = self._fresh.get(_table(table))
+        wanted = list(dict.fromkeys(keys if stored is None else (k for k in keys if k in stored)))
         try:
             for start in range(0, len(wanted), _BATCH):
                 batch = wanted[start : start + _BATCH]
@@ -96,6 +102,9 @@ class CheckCache:
         if self._db is None:
             return
         rows = [(key, entry_checksum(data), data) for key, data in items]
+        stored = self._fresh.get(_table(table))
+        if stored is not None:
+            stored.update(key for key, _, _ in rows)
         try:
             with self._db:
                 self._db.executemany(
