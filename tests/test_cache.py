@@ -74,7 +74,7 @@ def _db(root: Path) -> Path:
     return found[0]
 
 
-def _rows(root: Path) -> list[tuple[int, str, str, bytes]]:
+def _rows(root: Path) -> list[tuple[int, bytes, str, bytes]]:
     db = sqlite3.connect(_db(root))
     try:
         return db.execute("SELECT rowid, key, checksum, value FROM entries ORDER BY key").fetchall()
@@ -496,27 +496,30 @@ def test_slim_entries_that_do_not_hold_up_are_ignored(
     assert _outcome(load_catalog(repo.root)) == clean
 
 
-def test_a_new_database_answers_what_this_run_stored(tmp_path: Path) -> None:
-    """A first run asks nothing of an empty database but what it stored itself, and a later
-    run finds everything stored before it."""
+def test_a_new_database_is_not_asked_and_a_later_run_finds_everything(tmp_path: Path) -> None:
+    """A first run looks nothing up in an empty table (what it stores there, it has at hand);
+    a later run finds everything stored before it, also by another run meanwhile."""
     first = CheckCache(tmp_path, "scope")
-    one, two = first.key("one"), first.key("two")
-    assert first.get_bytes([one, two]) == {}
+    one, two, three = (first.key(name) for name in ("one", "two", "three"))
     first.put_bytes([(one, b"1")])
-    assert first.get_bytes([one, two]) == {one: b"1"}
-    first.put_bytes([(two, b"2")], "blob_ids")  # tables are apart
-    assert first.get_bytes([two]) == {}
-    assert first.get_bytes([two], "blob_ids") == {two: b"2"}
+    first.put_bytes([(two, b"2")], "blob_ids")
+    assert first.get_bytes([one, two]) == {}
+    assert first.get_bytes([one, two], "blob_ids") == {}
     first.close()
 
-    stored_elsewhere = CheckCache(tmp_path, "scope")  # a run beside this one, say
-    stored_elsewhere.put_bytes([(two, b"22")])
     later = CheckCache(tmp_path, "scope")
-    stored_elsewhere.put_bytes([(later.key("three"), b"3")])
-    assert later.get_bytes([one, two, later.key("three")]) == {
-        one: b"1",
-        two: b"22",
-        later.key("three"): b"3",
-    }
-    for cache in (stored_elsewhere, later):
+    beside = CheckCache(tmp_path, "scope")  # another run, storing while this one runs
+    beside.put_bytes([(three, b"3")])
+    assert later.get_bytes([one, two, three]) == {one: b"1", three: b"3"}
+    assert later.get_bytes([one, two], "blob_ids") == {two: b"2"}
+    for cache in (later, beside):
         cache.close()
+
+
+@pytest.mark.parametrize("limit", [0, 16 << 20])
+def test_packed_content_larger_than_it_can_be_is_refused(limit: int) -> None:
+    """Nothing is made room for on a length that no packed form this small can hold."""
+    for length in (1 << 31, 10**9, 255 * len(_PACKED[12:]) + 1):
+        with pytest.raises(ValueError, match="too large"):
+            unpack_published(struct.pack(">III", 2, 2, length) + _PACKED[12:], limit)
+    assert unpack_published(_PACKED, limit)[0] == _PACKED_CONTENT

@@ -46,8 +46,10 @@ class CheckCache:
         self._scope = hashlib.sha256(scope.encode()).hexdigest()
         self._db: sqlite3.Connection | None = None
         # Tables that were empty when opened (a first run, in CI without a restored cache):
-        # nothing is asked of them but what this run stored, as it stored it.
-        self._fresh: dict[str, set[bytes]] = {}
+        # they hold nothing but what this run stores, which it has at hand (a file checked
+        # twice in one run, the same content tagged twice, is checked twice), so nothing is
+        # looked up in them.
+        self._fresh: set[str] = set()
         directory = root / CACHE_DIR
         self._path = directory / _DB_NAME
         try:
@@ -61,7 +63,9 @@ class CheckCache:
             self._db.execute("PRAGMA synchronous=OFF")
             # The same goes for the rollback journal: kept in memory, not written to a file
             # beside the database at every commit (a third of the time of storing a cold
-            # run's entries), it still undoes a failed transaction.
+            # run's entries). It still undoes a failed transaction; a run killed while it
+            # stores may leave the database torn, which costs entries, never wrong ones: each
+            # is checked against its checksum, and a database SQLite finds corrupt is removed.
             self._db.execute("PRAGMA journal_mode=MEMORY")
             for table in _TABLES:
                 self._db.execute(
@@ -69,7 +73,7 @@ class CheckCache:
                     "checksum TEXT NOT NULL, value BLOB NOT NULL)"
                 )
                 if self._db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None:
-                    self._fresh[table] = set()
+                    self._fresh.add(table)
         except (OSError, sqlite3.Error) as error:
             self._failed(error)
 
@@ -80,10 +84,9 @@ class CheckCache:
     def get_bytes(self, keys: Iterable[bytes], table: str = "entries") -> dict[bytes, bytes]:
         """The stored bytes of each key found whose checksum holds."""
         found: dict[bytes, bytes] = {}
-        if self._db is None:
+        if self._db is None or _table(table) in self._fresh:
             return found
-        stored = self._fresh.get(_table(table))
-        wanted = list(dict.fromkeys(keys if stored is None else (k for k in keys if k in stored)))
+        wanted = list(dict.fromkeys(keys))
         try:
             for start in range(0, len(wanted), _BATCH):
                 batch = wanted[start : start + _BATCH]
@@ -102,9 +105,6 @@ class CheckCache:
         if self._db is None:
             return
         rows = [(key, entry_checksum(data), data) for key, data in items]
-        stored = self._fresh.get(_table(table))
-        if stored is not None:
-            stored.update(key for key, _, _ in rows)
         try:
             with self._db:
                 self._db.executemany(

@@ -182,7 +182,7 @@ def other_text_files(root: Path, known: set[str]) -> list[str]:
         for entry in entries:
             name = entry.name
             if _is_dir(entry):
-                if not entry.is_symlink():  # a link to a directory is not followed
+                if not _is_link(entry):  # a link to a directory is not followed
                     waiting.append((entry.path, f"{rel}/{name}"))
             elif name.lower().endswith(_TEXT_SUFFIXES) or name.upper().startswith("README"):
                 path_rel = f"{rel}/{name}"
@@ -194,6 +194,13 @@ def other_text_files(root: Path, known: set[str]) -> list[str]:
 def _is_dir(entry: os.DirEntry[str]) -> bool:
     try:
         return entry.is_dir()
+    except OSError:  # as os.walk takes it
+        return False
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
     except OSError:  # as os.walk takes it
         return False
 

@@ -166,12 +166,15 @@ def remember(
     changed within the clock's tick (maybe with its metadata as it was) is compared by
     content. git's state can go back (a tag made and deleted again, a commit reset), so git
     is asked again. A cache that cannot be written is no error."""
-    with ThreadPoolExecutor(1) as pool:
-        asked = pool.submit(refs_fingerprint, inputs.root)
-        if callable(value):
+    if callable(value):
+        with ThreadPoolExecutor(1) as pool:
+            asked = pool.submit(refs_fingerprint, inputs.root)
             value = value()
-        if asked.result() != inputs.refs:
-            return
+            refs = asked.result()
+    else:
+        refs = refs_fingerprint(inputs.root)
+    if refs != inputs.refs:
+        return
     root = inputs.root
     if any(_content_digest(f"{root}/{rel}") != content for rel, content in inputs.racy.items()):
         return

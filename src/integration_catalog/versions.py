@@ -221,6 +221,9 @@ def pack_published(
     return lengths + compressed
 
 
+_MAX_RATIO = 255
+
+
 def unpack_published(packed: bytes, limit: int = 0) -> tuple[bytes, bytes, bytes, bytes]:
     """The content and its three parts (authConfig, manifest, variablesSchema) of what
     `pack_published` made. Raises ValueError for anything else, and for content over `limit`
@@ -228,10 +231,11 @@ def unpack_published(packed: bytes, limit: int = 0) -> tuple[bytes, bytes, bytes
     if len(packed) < _LENGTHS.size:
         raise ValueError("no lengths")
     auth_length, manifest_length, length = _LENGTHS.unpack_from(packed)
-    if limit and length > limit:
-        raise ValueError("content too large")  # (before room is made for it)
+    body = memoryview(packed)[_LENGTHS.size :]
+    # (before room is made for it: LZ4 makes at most 255 bytes of each one)
+    if length > (limit or _MAX_RATIO * len(body)):
+        raise ValueError("content too large, or larger than its packed form can hold")
     try:
-        body = memoryview(packed)[_LENGTHS.size :]
         content: bytes = lz4.block.decompress(body, uncompressed_size=length)
     except lz4.block.LZ4BlockError:
         raise ValueError("content that does not unpack") from None
