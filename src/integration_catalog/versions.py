@@ -233,7 +233,7 @@ def unpack_published(packed: bytes, limit: int = 0) -> tuple[bytes, bytes, bytes
     auth_length, manifest_length, length = _LENGTHS.unpack_from(packed)
     body = memoryview(packed)[_LENGTHS.size :]
     # (before room is made for it: LZ4 makes at most 255 bytes of each one)
-    if length > (limit or _MAX_RATIO * len(body)):
+    if length > _MAX_RATIO * len(body) or (limit and length > limit):
         raise ValueError("content too large, or larger than its packed form can hold")
     try:
         content: bytes = lz4.block.decompress(body, uncompressed_size=length)
