@@ -42,6 +42,7 @@ from integration_catalog.output import (
     Made,
     OutputError,
     OutputFile,
+    tree_digest,
     write_tree,
 )
 from integration_catalog.site.render import template_dir
@@ -126,7 +127,7 @@ def test_a_rebuild_replaces_the_tree_and_removes_the_previous_one(tmp_path: Path
     out = tmp_path / "out"
     write_tree(out, [("old.txt", b"old\n"), ("dir/old.txt", b"old\n")])
     seen: list[list[str]] = []
-    write_tree(out, _files(4), after=lambda tree: seen.append(sorted(read_tree(tree))))
+    write_tree(out, _files(4), after=lambda tree, _: seen.append(sorted(read_tree(tree))))
     assert seen == [sorted([MARKER, *(f"dir{n % 3}/file{n}.txt" for n in range(4))])]
     assert sorted(read_tree(out)) == seen[0]
     assert leftovers(out) == []
@@ -187,7 +188,10 @@ def test_deferred_files_are_made_on_workers_that_inherit_held_values(
     monkeypatch.setattr(output, "_BATCH", 8)
     monkeypatch.setattr(output, "_PARALLEL_FROM", 4)
     out = tmp_path / "out"
-    assert write_tree(out, _files_held_late(20), workers=2) == 40
+    digests: list[str] = []
+    assert write_tree(out, _files_held_late(20), 2, lambda _, d: digests.append(d())) == 40
+    # (worked out in parts by the workers, the digest is the one a look at the tree gives)
+    assert digests == [tree_digest(out)]
     tree = read_tree(out)
     del tree[MARKER]
     makers: dict[str, set[str]] = {"early": set(), "second": set()}

@@ -89,11 +89,11 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         "versions": versions,
     }
 
-    def remember_tree(out: Path) -> None:
+    def remember_tree(out: Path, digest: Callable[[], str]) -> None:
         if inputs is None:
             return
         with contextlib.suppress(OSError, GitError):  # no record: the next build runs in full
-            remember(_record_name(out), inputs, lambda: {**record, "tree": tree_digest(out)})
+            remember(_record_name(out), inputs, lambda: {**record, "tree": digest()})
 
     written = write_tree(options.out, files, options.workers, after=remember_tree)
     return BuildResult(

@@ -17,9 +17,10 @@ import shutil
 import stat
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -81,10 +82,12 @@ def write_tree(
     out: Path,
     files: Iterable[OutputFile],
     workers: int | None = None,
-    after: Callable[[Path], None] | None = None,
+    after: Callable[[Path, Callable[[], str]], None] | None = None,
 ) -> int:
     """Write every (relative path, content) pair into a fresh tree and swap it in for `out`;
-    then call `after(out)`, still holding the lock. Returns the number of files written."""
+    then call `after(out, digest)`, still holding the lock, where `digest()` is
+    `tree_digest(out)` (worked out faster than it could be alone: the workers that wrote the
+    tree worked out parts of it). Returns the number of files written."""
     out = out.resolve()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +97,7 @@ def write_tree(
         _remove_stale(out)
         staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
         try:
-            count = _write_all(staging, out, files, workers or os.cpu_count() or 1)
+            count, parts = _write_all(staging, out, files, workers or os.cpu_count() or 1)
             previous = _swap_in(staging, out)
         except OSError as error:
             shutil.rmtree(staging, ignore_errors=True)
@@ -108,7 +111,7 @@ def write_tree(
         # changes the change time of the files carried over from it.
         shutil.rmtree(previous, ignore_errors=True)
         if after is not None:
-            after(out)
+            after(out, partial(tree_digest, out, parts))
     return count
 
 
@@ -184,13 +187,41 @@ def _previous_fingerprints(out: Path) -> dict[str, str]:
     return fingerprints if isinstance(fingerprints, dict) else {}
 
 
-def tree_digest(directory: Path) -> str:
+def tree_digest(directory: Path, parts: Mapping[str, str] | None = None) -> str:
     """A digest of every entry of the tree but the marker: path, kind, mode, size, change
-    times, inode and a link's target, so that any change to the tree since shows. Raises
-    OSError when the tree changes while it is read."""
+    times, inode and a link's target, so that any change to the tree since shows. What is
+    below each top-level directory counts by its own digest (`_subtree_digest`), so that the
+    large ones can be worked out at once on several processes: `parts` holds those already
+    worked out, by name. Raises OSError when the tree changes while it is read."""
     digest = hashlib.sha256()
-    _digest_entries(digest.update, str(directory), "")
+    with os.scandir(directory) as found:
+        entries = sorted(found, key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.name == MARKER:
+            continue
+        info = entry.stat(follow_symlinks=False)
+        digest.update(_entry_line(entry.name, info))
+        if stat.S_ISLNK(info.st_mode):
+            digest.update(os.fsencode(Path(entry.path).readlink()) + b"\n")
+        elif stat.S_ISDIR(info.st_mode):
+            below = (parts or {}).get(entry.name) or _subtree_digest(entry.path, entry.name)
+            digest.update(below.encode() + b"\n")
     return digest.hexdigest()
+
+
+def _subtree_digest(path: str, rel: str) -> str:
+    """The digest of what is below the directory `path` (at `rel` in the tree)."""
+    digest = hashlib.sha256()
+    _digest_entries(digest.update, path, rel + "/")
+    return digest.hexdigest()
+
+
+def _entry_line(name: str, info: os.stat_result) -> bytes:
+    line = (
+        f"{name}\0{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} "
+        f"{info.st_ino}\n"
+    )
+    return line.encode("utf-8", "surrogateescape")
 
 
 def _digest_entries(update: Callable[[bytes], None], path: str, rel: str) -> None:
@@ -199,15 +230,9 @@ def _digest_entries(update: Callable[[bytes], None], path: str, rel: str) -> Non
     with os.scandir(path) as found:
         entries = sorted(found, key=lambda entry: entry.name)
     for entry in entries:
-        if not rel and entry.name == MARKER:
-            continue
         info = entry.stat(follow_symlinks=False)
         name = rel + entry.name
-        line = (
-            f"{name}\0{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} "
-            f"{info.st_ino}\n"
-        )
-        update(line.encode("utf-8", "surrogateescape"))
+        update(_entry_line(name, info))
         if stat.S_ISLNK(info.st_mode):
             update(os.fsencode(Path(entry.path).readlink()) + b"\n")
         elif stat.S_ISDIR(info.st_mode):
@@ -224,11 +249,14 @@ def rendered(entries: Iterable[OutputFile]) -> Iterator[tuple[str, bytes]]:
         yield (entry.path, entry.make().render()) if isinstance(entry, Deferred) else entry
 
 
-def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: int) -> int:
+def _write_all(
+    staging: Path, out: Path, files: Iterable[OutputFile], workers: int
+) -> tuple[int, dict[str, str]]:
     """Write the new tree. A file whose content (or, for a deferred one, whose inputs) did
     not change is carried over from the previous tree as a hard link: same bytes, same
     modification time, so deploy tools that sync by time or checksum upload nothing. Deferred
-    files are made on `workers` processes."""
+    files are made on `workers` processes. Returns the number of files, and the digests of
+    the top-level directories (`tree_digest`) where the workers could work them out."""
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     carry = out.is_dir()  # a first build has nothing to carry over: no look at each old path
@@ -255,6 +283,10 @@ def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: i
                 writer.write(target, entry[1])
         renderer.submit(pending)
         renderer.finish()
+        writer.finish()
+        # A first tree holds no links to a previous one, whose removal would change their
+        # change times: what is below each top-level directory is as the next build finds it.
+        parts = {} if carry else renderer.digests(staging)
     finally:
         renderer.close()
         writer.finish()
@@ -264,7 +296,7 @@ def _write_all(staging: Path, out: Path, files: Iterable[OutputFile], workers: i
         "fingerprints": dict(sorted(renderer.fingerprints.items())),
     }
     (staging / MARKER).write_bytes(json.dumps(marker, indent=1).encode() + b"\n")
-    return count
+    return count, parts
 
 
 class _Writer:
@@ -344,6 +376,19 @@ class _Renderer:
         """Wait for every batch still being made."""
         while self._running:
             self._wait_oldest()
+
+    def digests(self, tree: Path) -> dict[str, str]:
+        """The `_subtree_digest` of each top-level directory of `tree`, worked out on the
+        workers, each taking the next as it is done; nothing when there are none."""
+        if self._pool is None:
+            return {}
+        try:
+            with os.scandir(tree) as found:
+                names = sorted(e.name for e in found if e.is_dir(follow_symlinks=False))
+            paths = [str(tree / name) for name in names]
+            return dict(zip(names, self._pool.map(_subtree_digest, paths, names), strict=True))
+        except OSError:
+            return {}  # worked out again where it is needed (which says what is wrong)
 
     def close(self) -> None:
         """Stop the workers (after `finish`, or without waiting when the build failed)."""
