@@ -33,7 +33,8 @@ from gitrepo_fixtures import GitCatalog
 from integration_catalog.catalog import LoadResult
 from integration_catalog.diagnostics import Severity
 from integration_catalog.secrets import mask
-from integration_catalog.source import other_text_files
+from integration_catalog.source import Listing, discover, other_text_files
+from integration_catalog.uptodate import read_inputs
 
 WIDGET = "acme/widget"
 README = "integrations/acme/widget/README.md"
@@ -446,7 +447,15 @@ def _walked(root: Path, known: set[str]) -> list[str]:
 
 def test_other_files_are_those_a_walk_finds(tmp_path: Path) -> None:
     base = tmp_path / "integrations"
-    for directory in ("acme/widget", "acme/.hidden/deep/er", "Bad Name/x.md", "acme/notes.md"):
+    for directory in (
+        "acme/widget",
+        "acme/.hidden/deep/er",
+        "Bad Name/x.md",
+        "acme/notes.md",
+        "acme/empty",
+        "acme/no-yaml",
+        "beta/gadget/integration.yaml",  # a directory where the file should be
+    ):
         (base / directory).mkdir(parents=True)
     files = {
         "acme/widget/integration.yaml": "known",
@@ -459,8 +468,13 @@ def test_other_files_are_those_a_walk_finds(tmp_path: Path) -> None:
         "acme/.hidden/x.yaml.bak": "",
         "Bad Name/x.md/inner.yaml": "",
         "top.md": "",
+        "stray.txt": "",
+        "acme/no-yaml/README.md": "",
+        "beta/gizmo/integration.yaml": "name: x\n",
+        "beta/gizmo/notes.txt": "",
     }
     for rel, text in files.items():
+        (base / rel).parent.mkdir(parents=True, exist_ok=True)
         (base / rel).write_text(text)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -468,11 +482,18 @@ def test_other_files_are_those_a_walk_finds(tmp_path: Path) -> None:
     (base / "acme" / "linked.md").symlink_to(elsewhere)  # a directory: neither listed nor entered
     (base / "acme" / "README-link").symlink_to(elsewhere / "outside.md")  # a file: listed
     (base / "acme" / "broken.yaml").symlink_to(tmp_path / "nothing")  # listed, and refused later
+    (base / "linked-publisher").symlink_to(base / "acme")
+    (base / "beta" / "linked-slug").symlink_to(base / "beta" / "gizmo")
+    (base / "beta" / "gizmo" / "icon.svg").symlink_to(base / "top.md")
     known = {"integrations/acme/widget/integration.yaml"}
 
     listed = other_text_files(tmp_path, known)
+    listing: Listing = {}
+    read_inputs(tmp_path, "test", listing=listing)  # (the walk a run makes first)
 
     assert listed == _walked(tmp_path, known)
+    assert other_text_files(tmp_path, known, listing) == listed
+    assert discover(tmp_path, listing) == discover(tmp_path)
     assert "integrations/acme/README-link" in listed
     assert "integrations/acme/broken.yaml" in listed
     assert "integrations/Bad Name/x.md/inner.yaml" in listed

@@ -20,6 +20,7 @@ from .output import OutputError, OutputFile, check_out_dir, tree_digest, write_t
 from .previous import check_immutable, load_previous
 from .site import site_files
 from .site.render import template_dir, templates_digest
+from .source import Listing
 from .uptodate import Inputs, read_inputs, recall, remember
 from .versions import rfc3339
 
@@ -54,7 +55,8 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     check_out_dir(options.out, root)
     # Phase 0: if nothing the build reads changed since it made --out, and --out is as it left
     # it, the build would write the same tree: keep it.
-    inputs = _inputs(root, options)
+    listing: Listing = {}  # what the inputs' digest finds under integrations/
+    inputs = _inputs(root, options, listing)
     kept = _kept(options.out, inputs, started) if inputs is not None else None
     if kept is not None:
         return kept
@@ -64,7 +66,9 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         allow_shallow=options.allow_shallow,
         source_date_epoch=options.source_date_epoch,
         workers=options.workers,
+        listing=listing or None,
     )
+    del listing
     if options.previous is not None:
         loaded = _compare_with_previous(loaded, options)
     if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
@@ -106,7 +110,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     )
 
 
-def _inputs(root: Path, options: BuildOptions) -> Inputs | None:
+def _inputs(root: Path, options: BuildOptions, listing: Listing) -> Inputs | None:
     """The digest of everything this build reads (see `uptodate`), or None when a build must
     run anyway: outside git, or with --previous (the deployed site may have changed)."""
     if options.previous is not None:
@@ -122,6 +126,7 @@ def _inputs(root: Path, options: BuildOptions) -> Inputs | None:
         repr(shaping),
         f"epoch={options.source_date_epoch}",
         templates,
+        listing=listing,
     )
 
 

@@ -26,6 +26,7 @@ from .source import (
     INTEGRATIONS_DIR,
     MAX_README_BYTES,
     README_FILE,
+    Listing,
     SourceDir,
     discover,
     other_text_files,
@@ -67,14 +68,17 @@ def load_catalog(
     workers: int | None = None,
     use_cache: bool = True,
     read_published: bool = True,
+    listing: Listing | None = None,
 ) -> LoadResult:
     """Load and check the whole catalog and resolve its history. With `only`, report just the
     problems of those integration directories or files (cross-file rules still see the whole
     catalog). Without `read_published`, published versions are known by their tags alone (what
     `validate` needs): their content is not read, so nothing of it is checked or kept.
-    Raises ShallowRepository or GitError for an unusable repository."""
+    `listing` is what a walk of integrations/ just found (`read_inputs` makes one): the
+    files are not walked again. Raises ShallowRepository or GitError for an unusable
+    repository."""
     settings, diagnostics = load_settings(root)
-    sources, layout = discover(root)
+    sources, layout = discover(root, listing)
     diagnostics.extend(layout)
     readable: list[tuple[SourceDir, bytes]] = []
     cache = CheckCache(root, settings_fingerprint(settings)) if use_cache else None
@@ -101,7 +105,7 @@ def load_catalog(
                 asked = thread.submit(history) if checker.forked else None
                 for batch in batches[1:]:
                     running.append(checker.start(_read_tree(root, batch, readable, diagnostics)))
-                diagnostics.extend(_scan_other_files(root, sources))
+                diagnostics.extend(_scan_other_files(root, sources, listing))
                 diagnostics.extend(_check_icons(root, sources))
                 facts, problems = history() if asked is None else asked.result()
             diagnostics.extend(problems)
@@ -208,7 +212,8 @@ def check_catalog(
         f"shallow={allow_shallow}",
         f"epoch={source_date_epoch}",
     )
-    inputs = read_inputs(root, *options) if use_cache else None
+    listing: Listing = {}
+    inputs = read_inputs(root, *options, listing=listing) if use_cache else None
     found = _findings(recall("validate", inputs)) if inputs is not None else None
     reused = found is not None
     if found is None:
@@ -218,6 +223,7 @@ def check_catalog(
             source_date_epoch=source_date_epoch,
             read_published=read_published,
             use_cache=use_cache,
+            listing=listing or None,
         )
         found = result.diagnostics, result.files_checked
         if inputs is not None:
@@ -309,11 +315,13 @@ def _check_icons(root: Path, sources: list[SourceDir]) -> list[Diagnostic]:
     return found
 
 
-def _scan_other_files(root: Path, sources: list[SourceDir]) -> list[Diagnostic]:
+def _scan_other_files(
+    root: Path, sources: list[SourceDir], listing: Listing | None
+) -> list[Diagnostic]:
     """The credential scan of READMEs and any other YAML or Markdown under integrations/
     (each `integration.yaml` is scanned with its checks)."""
     found: list[Diagnostic] = []
-    for path in other_text_files(root, {source.yaml_path for source in sources}):
+    for path in other_text_files(root, {source.yaml_path for source in sources}, listing):
         data, problems = read_source(root, path, MAX_README_BYTES)
         if data is None:
             found.extend(

@@ -7,6 +7,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from .diagnostics import Diagnostic, Severity
 from .model import NAME_MAX, is_valid_name, name_problem
@@ -19,6 +20,62 @@ ICON_FILES = ("icon.svg", "icon.png")
 MAX_README_BYTES = 512 * 1024
 _ALLOWED_BESIDE = {INTEGRATION_FILE, README_FILE, *ICON_FILES}
 _NOT_REGULAR = "catalog files must be regular files, not directories or special files"
+
+
+# What one walk under integrations/ found (`uptodate.read_inputs` makes it while it takes the
+# digest of the inputs, so that the tree is not walked again): each directory's entries, by
+# its path relative to the root, as (name, lstat mode) in name order. A directory that could
+# not be listed is left out: a look of its own says why.
+Listing = dict[str, list[tuple[str, int]]]
+
+
+class _Entry(Protocol):
+    """What is asked of a directory entry: an os.DirEntry, or a listed one."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    def is_symlink(self) -> bool: ...
+    def is_dir(self) -> bool: ...
+    def is_file(self) -> bool: ...
+
+
+class _Listed:
+    """An entry of a `Listing`, answering as an os.DirEntry does (a link is followed only
+    to say what it points at, as there)."""
+
+    __slots__ = ("_mode", "name", "path")
+
+    def __init__(self, directory: str, name: str, mode: int) -> None:
+        self.name, self.path, self._mode = name, f"{directory}/{name}", mode
+
+    def is_symlink(self) -> bool:
+        return stat.S_ISLNK(self._mode)
+
+    def is_dir(self) -> bool:
+        return stat.S_ISDIR(self._target_mode())
+
+    def is_file(self) -> bool:
+        return stat.S_ISREG(self._target_mode())
+
+    def _target_mode(self) -> int:
+        if not stat.S_ISLNK(self._mode):
+            return self._mode
+        try:
+            return Path(self.path).stat().st_mode  # (links are rare)
+        except OSError:  # a broken link: neither
+            return 0
+
+
+def _listed_or_scanned(path: str, rel: str, listing: Listing | None) -> list[_Entry]:
+    """The entries of the directory `path` (`rel` from the root): from the listing when it
+    has them, else from the directory itself (which raises OSError when it cannot be read)."""
+    listed = listing.get(rel) if listing is not None else None
+    if listed is not None:
+        return [_Listed(path, name, mode) for name, mode in listed]
+    with os.scandir(path) as entries:
+        return list(entries)
 
 
 @dataclass(frozen=True)
@@ -119,8 +176,11 @@ def read_yaml_file(root: Path, rel_path: str) -> tuple[LoadedYaml | None, list[D
     return load_yaml(rel_path, data)
 
 
-def discover(root: Path) -> tuple[list[SourceDir], list[Diagnostic]]:
-    """Every `integrations/<publisher>/<slug>/` directory, sorted, and layout problems."""
+def discover(
+    root: Path, listing: Listing | None = None
+) -> tuple[list[SourceDir], list[Diagnostic]]:
+    """Every `integrations/<publisher>/<slug>/` directory, sorted, and layout problems (from
+    `listing` where it has the directories)."""
     found: list[SourceDir] = []
     diagnostics: list[Diagnostic] = []
     base = root / INTEGRATIONS_DIR
@@ -144,19 +204,20 @@ def discover(root: Path) -> tuple[list[SourceDir], list[Diagnostic]]:
                 f"there is no {INTEGRATIONS_DIR}/ directory: the catalog is empty",
             )
         ]
-    for publisher_entry in _sorted_entries(base):
+    for publisher_entry in _sorted_entries(str(base), INTEGRATIONS_DIR, listing):
         rel = f"{INTEGRATIONS_DIR}/{_printable(publisher_entry.name)}"
         if not _is_real_dir(publisher_entry, rel, diagnostics):
             continue
         if not _valid_name(publisher_entry.name, rel, "publisher", diagnostics):
             continue
-        for slug_entry in _sorted_entries(publisher_entry.path):
+        listed_as = f"{INTEGRATIONS_DIR}/{publisher_entry.name}"
+        for slug_entry in _sorted_entries(publisher_entry.path, listed_as, listing):
             slug_rel = f"{rel}/{_printable(slug_entry.name)}"
             if not _is_real_dir(slug_entry, slug_rel, diagnostics):
                 continue
             if not _valid_name(slug_entry.name, slug_rel, "slug", diagnostics):
                 continue
-            source = _source_dir(publisher_entry.name, slug_entry, diagnostics)
+            source = _source_dir(publisher_entry.name, slug_entry, diagnostics, listing)
             if source is not None:
                 found.append(source)
     return found, diagnostics
@@ -165,18 +226,17 @@ def discover(root: Path) -> tuple[list[SourceDir], list[Diagnostic]]:
 _TEXT_SUFFIXES = (".yaml", ".yml", ".md", ".markdown")
 
 
-def other_text_files(root: Path, known: set[str]) -> list[str]:
+def other_text_files(root: Path, known: set[str], listing: Listing | None = None) -> list[str]:
     """Every other YAML or Markdown file under integrations/ (hidden ones and those in
     misnamed directories too), relative to the root: none of them may hold a credential.
     (As `os.walk` lists them, links to directories aside, but on `str` paths: a `Path` for
-    each of the files costs more than the walk.)"""
+    each of the files costs more than the walk; from `listing` where it has them.)"""
     found: list[str] = []
     waiting = [(f"{root}/{INTEGRATIONS_DIR}", INTEGRATIONS_DIR)]
     while waiting:
         path, rel = waiting.pop()
         try:
-            with os.scandir(path) as scanned:
-                entries = list(scanned)
+            entries = _listed_or_scanned(path, rel, listing)
         except OSError:
             continue  # what cannot be listed holds nothing to scan (and discover says why)
         for entry in entries:
@@ -191,14 +251,14 @@ def other_text_files(root: Path, known: set[str]) -> list[str]:
     return sorted(found)
 
 
-def _is_dir(entry: os.DirEntry[str]) -> bool:
+def _is_dir(entry: _Entry) -> bool:
     try:
         return entry.is_dir()
     except OSError:  # as os.walk takes it
         return False
 
 
-def _is_link(entry: os.DirEntry[str]) -> bool:
+def _is_link(entry: _Entry) -> bool:
     try:
         return entry.is_symlink()
     except OSError:  # as os.walk takes it
@@ -206,11 +266,11 @@ def _is_link(entry: os.DirEntry[str]) -> bool:
 
 
 def _source_dir(
-    publisher: str, entry: os.DirEntry[str], diagnostics: list[Diagnostic]
+    publisher: str, entry: _Entry, diagnostics: list[Diagnostic], listing: Listing | None
 ) -> SourceDir | None:
     rel = f"{INTEGRATIONS_DIR}/{publisher}/{entry.name}"
     files: set[str] = set()
-    children = _sorted_entries(entry.path)
+    children = _sorted_entries(entry.path, rel, listing)
     for child in children:
         child_rel = f"{rel}/{_printable(child.name)}"
         if child.is_symlink():
@@ -254,13 +314,13 @@ def _source_dir(
     return SourceDir(publisher, entry.name, frozenset(files))
 
 
-def _sorted_entries(directory: str | Path) -> list[os.DirEntry[str]]:
+def _sorted_entries(directory: str, rel: str, listing: Listing | None) -> list[_Entry]:
     # (a DirEntry's path as it is: a Path of each costs 0.12 s at 10,000 directories)
-    with os.scandir(directory) as entries:
-        return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
+    entries = _listed_or_scanned(directory, rel, listing)
+    return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
 
 
-def _is_real_dir(entry: os.DirEntry[str], rel: str, diagnostics: list[Diagnostic]) -> bool:
+def _is_real_dir(entry: _Entry, rel: str, diagnostics: list[Diagnostic]) -> bool:
     if entry.is_symlink():
         diagnostics.append(
             _error(rel, "file-symlink", "a symbolic link in integrations/; use a real directory")

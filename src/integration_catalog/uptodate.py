@@ -28,7 +28,7 @@ from . import DISTRIBUTION
 from .cache import CACHE_DIR, code_fingerprint, entry_checksum
 from .config import CATALOG_FILE, PUBLISHERS_FILE
 from .gitrepo import refs_fingerprint
-from .source import INTEGRATIONS_DIR
+from .source import INTEGRATIONS_DIR, Listing
 
 _RUNS_DIR = "runs"
 
@@ -46,9 +46,10 @@ class Inputs:
     refs: bytes  # what git said (`refs_fingerprint`)
 
 
-def read_inputs(root: Path, *settings: str) -> Inputs | None:
+def read_inputs(root: Path, *settings: str, listing: Listing | None = None) -> Inputs | None:
     """What a run reads, with `settings` (the options that shape its result); None when the
-    catalog is not in a git repository."""
+    catalog is not in a git repository. What it finds under integrations/ goes to `listing`
+    (see `source.Listing`), so that the run need not walk the files again."""
     with ThreadPoolExecutor(1) as pool:  # git answers while the files are looked at
         asked = pool.submit(refs_fingerprint, root)
         recent_files: dict[str, str] = {}
@@ -56,7 +57,13 @@ def read_inputs(root: Path, *settings: str) -> Inputs | None:
         files = [
             chunk
             for name in (CATALOG_FILE, PUBLISHERS_FILE, ".mailmap", INTEGRATIONS_DIR)
-            for chunk in _entries(f"{root}/{name}", name, recent, recent_files)
+            for chunk in _entries(
+                f"{root}/{name}",
+                name,
+                recent,
+                recent_files,
+                listing if name == INTEGRATIONS_DIR else None,
+            )
         ]
         refs = asked.result()
     if refs is None:
@@ -89,12 +96,20 @@ def _library_versions() -> list[str]:
 _RACY_NS = 2_000_000_000
 
 
-def _entries(path: str, rel: str, recent: int, recent_files: dict[str, str]) -> list[bytes]:
+def _entries(
+    path: str,
+    rel: str,
+    recent: int,
+    recent_files: dict[str, str],
+    listing: Listing | None = None,
+) -> list[bytes]:
     """Each entry at and below `path`, depth first in name order: its path, kind, mode, size,
     inode and change times (as git's index and make use them), a link's target; regular
     files changed since `recent` go to `recent_files` (their path in the tree, and where they
-    are). (A loop, not recursion: a generator per level costs more than the stat calls.)"""
+    are), and every directory listed below `path` to `listing`. (A loop, not recursion: a
+    generator per level costs more than the stat calls.)"""
     found: list[bytes] = []
+    top = rel
     waiting = [(path, rel)]
     while waiting:
         path, rel = waiting.pop()
@@ -103,6 +118,10 @@ def _entries(path: str, rel: str, recent: int, recent_files: dict[str, str]) -> 
         except OSError as error:
             found.append(f"{rel}\0absent {error.errno}\n".encode())
             continue
+        if listing is not None and rel != top:
+            # (the names of a directory are taken in order, each before what is below it)
+            parent, _, name = rel.rpartition("/")
+            listing[parent].append((name, info.st_mode))
         header = (
             f"{rel}\0{info.st_mode} {info.st_size} {info.st_ino} {info.st_mtime_ns} "
             f"{info.st_ctime_ns}\n"
@@ -115,6 +134,8 @@ def _entries(path: str, rel: str, recent: int, recent_files: dict[str, str]) -> 
             except OSError as error:
                 found.append(f"unreadable {error.errno}\n".encode())
                 continue
+            if listing is not None:
+                listing[rel] = []
             # the first name is taken next, and all below it before the second
             waiting.extend((f"{path}/{name}", f"{rel}/{name}") for name in reversed(names))
         elif stat.S_ISLNK(info.st_mode):
