@@ -347,7 +347,8 @@ HOW = [
     "file under the catalog root by its metadata (mode, size, inode, change times, as git's "
     "index does; by content too while it is recent, since the clock ticks coarsely: a file "
     "that was recent when a record was made is compared by content whenever the record is "
-    "reused). When it matches the last run's, `validate` "
+    "reused; the one walk of `integrations/` also serves to find the integrations and the "
+    "other files to scan). When it matches the last run's, `validate` "
     "repeats that run's findings (narrowed to the paths given) and `build` leaves the output "
     "tree as it is, provided the tree still has every file, time and inode it was left with. "
     "That is the *warm* and *nothing changed* rows: make's answer, where Hugo renders every "
@@ -360,12 +361,12 @@ HOW = [
     "for every tag; the answer is cached by commit); their content is read and checked by "
     "`build` and by `validate --published`.",
     "- **Each file checked once.** Results are cached by blob in `.catalog-cache/` (sqlite, "
-    "a checksum per entry; a damaged or foreign entry is ignored). An entry is a line of JSON "
-    "and the published content as the workers packed it (LZ4, behind the lengths of its "
-    "three parts), so that nothing escapes, parses or packs it again. Published versions of "
-    "integrations that still exist are kept slim (content, dependencies, first error); a "
-    "tagged file that the work tree still holds "
-    "takes the tree's check.",
+    "a checksum per entry; a damaged or foreign entry is ignored; the rollback journal kept "
+    "in memory; a table that was empty when the run began is not searched). An entry is a "
+    "line of JSON and the published content as the workers packed it (LZ4, behind the "
+    "lengths of its parts), so that nothing escapes, parses or packs it again. Published "
+    "versions of integrations that still exist are kept slim (content, dependencies, first "
+    "error); a tagged file that the work tree still holds takes the tree's check.",
     "- **Fast loading of clean files.** A file that passes cheap screens (no anchors, tags, "
     "escapes, YAML 1.1 words or unusual numbers, …) is parsed by yaml-rs and its value checked "
     "against the same rules; positions come from the strict loader only when a diagnostic "
@@ -399,8 +400,10 @@ HOW = [
     "goes to it and a fingerprint comes back. The build takes the API's files and the "
     "site's pages in turn, so the workers render pages while the main process makes the "
     "API records, listings and feeds. Pages and `versions.json` whose inputs (and the code) "
-    "did not change are carried over from the previous tree as hard links.",
-    "- **Memory.** Published content is kept compressed, and of each published version's "
+    "did not change are carried over from the previous tree as hard links. Before they stop, "
+    "the workers of a first build work out the digests of the output's large directories, "
+    "which the record for the next run is made from, while git is asked again.",
+    "- **Memory.** Published content is kept compressed (LZ4), and of each published version's "
     "check only what its snapshot needs; the records wait for the index as their JSON "
     "(18 MB at 10,000), not as dicts (about 70 MB); pages stream to disk in batches.",
 ]
