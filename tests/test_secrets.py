@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -498,3 +503,65 @@ def test_other_files_are_those_a_walk_finds(tmp_path: Path) -> None:
     assert "integrations/acme/broken.yaml" in listed
     assert "integrations/Bad Name/x.md/inner.yaml" in listed
     assert not any("outside" in path or path.endswith("linked.md") for path in listed)
+
+
+def _without_root(task: Callable[[], Any]) -> Any:
+    """What `task` returns in a process without root's right to look into any directory (the
+    user nobody, when the tests run as root)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            os.close(read)
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            rest = memoryview(pickle.dumps(task()))
+            while rest:
+                rest = rest[os.write(write, rest) :]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        data = answer.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return pickle.loads(data)
+
+
+def test_a_directory_that_cannot_be_searched_is_found_as_a_walk_finds_it() -> None:
+    """A directory that can be read but not searched (a recursive `chmod 644`): its entries
+    cannot be looked at one by one, so the digest's walk leaves it to a look of its own."""
+    root = Path(tempfile.mkdtemp())
+    try:
+        root.chmod(0o755)
+        for key in ("acme/widget", "acme/gadget"):
+            directory = root / "integrations" / key
+            directory.mkdir(parents=True)
+            (directory / "integration.yaml").write_text("name: x\n")
+            (directory / "README.md").write_text("# x\n")
+        for directory in (root / "integrations", root / "integrations" / "acme"):
+            directory.chmod(0o755)
+        (root / "integrations" / "acme" / "widget").chmod(0o644)
+
+        def both_ways() -> tuple[Any, ...]:
+            listing: Listing = {}
+            read_inputs(root, "test", listing=listing)
+            known = {"integrations/acme/gadget/integration.yaml"}
+            return (
+                discover(root),
+                discover(root, listing),
+                other_text_files(root, known),
+                other_text_files(root, known, listing),
+            )
+
+        walked, listed, walked_files, listed_files = _without_root(both_ways)
+        assert [source.key for source in walked[0]] == ["acme/gadget", "acme/widget"]
+        assert listed == walked
+        assert "integrations/acme/widget/README.md" in walked_files
+        assert listed_files == walked_files
+    finally:
+        (root / "integrations" / "acme" / "widget").chmod(0o755)
+        shutil.rmtree(root)

@@ -387,7 +387,7 @@ class _Renderer:
                 names = sorted(e.name for e in found if e.is_dir(follow_symlinks=False))
             paths = [str(tree / name) for name in names]
             return dict(zip(names, self._pool.map(_subtree_digest, paths, names), strict=True))
-        except OSError:
+        except Exception:  # a worker lost, say: a digest is no reason to fail the build
             return {}  # worked out again where it is needed (which says what is wrong)
 
     def close(self) -> None:

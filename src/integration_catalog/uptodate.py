@@ -110,6 +110,7 @@ def _entries(
     generator per level costs more than the stat calls.)"""
     found: list[bytes] = []
     top = rel
+    unsure: set[str] = set()  # listed directories with an entry that could not be looked at
     waiting = [(path, rel)]
     while waiting:
         path, rel = waiting.pop()
@@ -117,6 +118,8 @@ def _entries(
             info = os.lstat(path)
         except OSError as error:
             found.append(f"{rel}\0absent {error.errno}\n".encode())
+            if rel != top:
+                unsure.add(rel.rpartition("/")[0])
             continue
         if listing is not None and rel != top:
             # (the names of a directory are taken in order, each before what is below it)
@@ -143,6 +146,11 @@ def _entries(
                 found.append(os.fsencode(Path(path).readlink()))
         elif stat.S_ISREG(info.st_mode) and max(info.st_mtime_ns, info.st_ctime_ns) >= recent:
             recent_files[rel] = path  # never opened unless regular: a FIFO would block
+    if listing is not None:
+        # (a directory that can be read but not searched, or an entry gone meanwhile: a
+        # look at the directory itself lists it as it is)
+        for directory in unsure:
+            listing.pop(directory, None)
     return found
 
 
