@@ -466,8 +466,8 @@ MISSED = [
     "220 MB when the last page is written, while its resident size stays that of the main "
     "process (385 MB): it copies pages as it touches the objects on them, and as its own "
     "new objects fill the free room left in the inherited heap. The tree peaks then. In "
-    "the main process, the validated specs of the work tree are about 100 MB (10 KB each as pydantic objects) and the "
-    "published versions' compressed content about 65 MB.",
+    "the main process, the validated specs of the work tree are about 100 MB (10 KB each as "
+    "pydantic objects) and the published versions' compressed content about 65 MB.",
 ]
 
 # Measured by hand on the same machine (not by this run); see benchmarks/broken.py.
