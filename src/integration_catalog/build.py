@@ -66,9 +66,9 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         allow_shallow=options.allow_shallow,
         source_date_epoch=options.source_date_epoch,
         workers=options.workers,
-        listing=listing or None,
+        listing=listing,
     )
-    del listing
+    del listing  # (not kept while the pages are made)
     if options.previous is not None:
         loaded = _compare_with_previous(loaded, options)
     if any(d.severity is Severity.ERROR for d in loaded.diagnostics):

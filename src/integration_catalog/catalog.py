@@ -223,7 +223,7 @@ def check_catalog(
             source_date_epoch=source_date_epoch,
             read_published=read_published,
             use_cache=use_cache,
-            listing=listing or None,
+            listing=listing,
         )
         found = result.diagnostics, result.files_checked
         if inputs is not None:

@@ -194,18 +194,7 @@ def tree_digest(directory: Path, parts: Mapping[str, str] | None = None) -> str:
     large ones can be worked out at once on several processes: `parts` holds those already
     worked out, by name. Raises OSError when the tree changes while it is read."""
     digest = hashlib.sha256()
-    with os.scandir(directory) as found:
-        entries = sorted(found, key=lambda entry: entry.name)
-    for entry in entries:
-        if entry.name == MARKER:
-            continue
-        info = entry.stat(follow_symlinks=False)
-        digest.update(_entry_line(entry.name, info))
-        if stat.S_ISLNK(info.st_mode):
-            digest.update(os.fsencode(Path(entry.path).readlink()) + b"\n")
-        elif stat.S_ISDIR(info.st_mode):
-            below = (parts or {}).get(entry.name) or _subtree_digest(entry.path, entry.name)
-            digest.update(below.encode() + b"\n")
+    _digest_entries(digest.update, str(directory), "", parts or {})
     return digest.hexdigest()
 
 
@@ -216,25 +205,32 @@ def _subtree_digest(path: str, rel: str) -> str:
     return digest.hexdigest()
 
 
-def _entry_line(name: str, info: os.stat_result) -> bytes:
-    line = (
-        f"{name}\0{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} "
-        f"{info.st_ino}\n"
-    )
-    return line.encode("utf-8", "surrogateescape")
-
-
-def _digest_entries(update: Callable[[bytes], None], path: str, rel: str) -> None:
+def _digest_entries(
+    update: Callable[[bytes], None],
+    path: str,
+    rel: str,
+    parts: Mapping[str, str] | None = None,
+) -> None:
     """Each entry of the directory `path` (at `rel` in the tree), in name order, and what is
-    below it."""
+    below it. At the top (`parts` given), the marker is left out and a directory counts by
+    its digest."""
     with os.scandir(path) as found:
         entries = sorted(found, key=lambda entry: entry.name)
     for entry in entries:
+        if parts is not None and entry.name == MARKER:
+            continue
         info = entry.stat(follow_symlinks=False)
         name = rel + entry.name
-        update(_entry_line(name, info))
+        line = (
+            f"{name}\0{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} "
+            f"{info.st_ino}\n"
+        )
+        update(line.encode("utf-8", "surrogateescape"))
         if stat.S_ISLNK(info.st_mode):
             update(os.fsencode(Path(entry.path).readlink()) + b"\n")
+        elif stat.S_ISDIR(info.st_mode) and parts is not None:
+            below = parts.get(name) or _subtree_digest(entry.path, name)
+            update(below.encode() + b"\n")
         elif stat.S_ISDIR(info.st_mode):
             _digest_entries(update, entry.path, name + "/")
 

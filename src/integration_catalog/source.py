@@ -25,7 +25,7 @@ _NOT_REGULAR = "catalog files must be regular files, not directories or special 
 # What one walk under integrations/ found (`uptodate.read_inputs` makes it while it takes the
 # digest of the inputs, so that the tree is not walked again): each directory's entries, by
 # its path relative to the root, as (name, lstat mode) in name order. A directory that could
-# not be listed is left out: a look of its own says why.
+# not be listed is left out (as is all of it in an empty listing): a look of its own says why.
 Listing = dict[str, list[tuple[str, int]]]
 
 
