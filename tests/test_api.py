@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import re
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,10 @@ from build_support import (
 )
 from gitrepo_fixtures import GitCatalog, integration_yaml
 from integration_catalog import model
+from integration_catalog.api import Published
+from integration_catalog.build import _all_files
+from integration_catalog.catalog import load_catalog
+from integration_catalog.output import Deferred, Made
 
 API = "api/v1"
 CONTRACT = SHARED_DIR / "integration-entity.md"
@@ -716,3 +724,32 @@ def test_a_source_date_epoch_past_year_9999_is_a_usage_error(
     assert result.exit_code == 2
     assert "SOURCE_DATE_EPOCH" in result.output
     assert not out.exists()
+
+
+def test_integrations_pickle_as_they_are_for_the_workers(repo: GitCatalog) -> None:
+    items = load_catalog(repo.root).catalog.integrations
+    assert any(item.tombstone for item in items) and any(item.deleted_at for item in items)
+    for item in items:
+        copy = pickle.loads(pickle.dumps(item))
+        assert copy == item
+        assert copy.spec.model_dump_json() == item.spec.model_dump_json()
+        # (a snapshot's spec is not compared by ==)
+        assert [s.spec_json for s in copy.versions] == [s.spec_json for s in item.versions]
+
+
+def _made(make: Callable[[], Made]) -> tuple[str, bytes]:
+    made = make()
+    return made.fingerprint, made.render()
+
+
+def test_what_the_workers_are_sent_carries_all_they_need(repo: GitCatalog) -> None:
+    # The workers are forked before the catalog is loaded: a file made in a spawned process,
+    # which inherits nothing, must be the file made here.
+    catalog = load_catalog(repo.root).catalog
+    published = Published(catalog, BASE_URL, include_private=True, generated_at=HEAD_DATE)
+    deferred = [entry for entry in _all_files(published) if isinstance(entry, Deferred)]
+    kinds = {entry.path.rsplit("/", 1)[-1] for entry in deferred}
+    assert {"index.html", "versions.json"} <= kinds
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        there = list(pool.map(_made, [entry.make for entry in deferred]))
+    assert there == [_made(entry.make) for entry in deferred]

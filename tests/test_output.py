@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -38,7 +39,6 @@ from integration_catalog.gitrepo import BlobReader, GitError
 from integration_catalog.output import (
     MARKER,
     Deferred,
-    Held,
     Made,
     OutputError,
     OutputFile,
@@ -46,6 +46,7 @@ from integration_catalog.output import (
     write_tree,
 )
 from integration_catalog.site.render import template_dir
+from integration_catalog.workers import Workers
 
 DAY1, DAY2, DAY3 = "2024-02-01T10:00:00Z", "2024-02-02T10:00:00Z", "2024-02-03T10:00:00Z"
 
@@ -165,49 +166,80 @@ def test_a_path_outside_the_tree_is_refused_and_cleaned_up(tmp_path: Path) -> No
     assert leftovers(out) == []
 
 
-def _made_from(held: Held[str], number: int) -> Made:
-    return Made(f"{held.value}-{number}", partial(_content_of, held.value, number))
+# What this process has when the workers fork: they must not depend on anything made later.
+_STATE = "at the fork"
+
+
+def _made_from(value: str, number: int) -> Made:
+    return Made(f"{value}-{number}", partial(_content_of, value, number))
 
 
 def _content_of(value: str, number: int) -> bytes:
-    return f"{value} {number} {os.getpid()}\n".encode()  # says which process rendered it
+    # says which process rendered it, and what it had inherited
+    return f"{value} {number} {_STATE.replace(' ', '-')} {os.getpid()}\n".encode()
 
 
-def _files_held_late(count: int) -> Iterator[OutputFile]:
-    first = Held("first")
-    for number in range(count):
-        yield Deferred(f"first/{number}.txt", partial(_made_from, first, number))
-    second = Held("second")  # held after workers were forked for the first files
-    for number in range(count):
-        yield Deferred(f"second/{number}.txt", partial(_made_from, second, number))
+def _deferred_files(count: int) -> Iterator[OutputFile]:
+    for value in ("first", "second"):
+        for number in range(count):
+            yield Deferred(f"{value}/{number}.txt", partial(_made_from, value, number))
 
 
-def test_deferred_files_are_made_on_workers_that_inherit_held_values(
+def test_deferred_files_are_made_on_the_workers_given_with_all_they_need(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(output, "_BATCH", 8)
     monkeypatch.setattr(output, "_PARALLEL_FROM", 4)
     out = tmp_path / "out"
     digests: list[str] = []
-    assert write_tree(out, _files_held_late(20), 2, lambda _, d: digests.append(d())) == 40
-    # (worked out in parts by the workers, the digest is the one a look at the tree gives)
-    assert digests == [tree_digest(out)]
-    tree = read_tree(out)
-    del tree[MARKER]
-    makers: dict[str, set[str]] = {"early": set(), "second": set()}
-    for path, content in tree.items():
-        value, number, pid = content.decode().split()
-        assert path == f"{value}/{number}.txt"
-        if value == "second" or int(number) < 8:  # the first batch, before "second" was held
-            makers["early" if value == "first" else "second"].add(pid)
-    assert len(tree) == 40
-    assert str(os.getpid()) not in makers["early"] | makers["second"]
-    assert makers["early"].isdisjoint(makers["second"])  # forked again for the later value
-    # Made again with the same fingerprints: every file is carried over, not rendered again.
-    inodes = {path: (out / path).stat().st_ino for path in tree}
-    write_tree(out, _files_held_late(20), workers=2)
-    assert {path: (out / path).stat().st_ino for path in tree} == inodes
-    assert {k: v for k, v in read_tree(out).items() if k != MARKER} == tree
+    with Workers(2) as workers:
+        workers.pool()  # forked now: what the files are made of comes later
+        monkeypatch.setattr(sys.modules[__name__], "_STATE", "changed since")
+        written = write_tree(out, _deferred_files(20), workers, lambda _, d: digests.append(d()))
+        assert written == 40
+        # (worked out in parts by the workers, the digest is the one a look at the tree gives)
+        assert digests == [tree_digest(out)]
+        tree = read_tree(out)
+        del tree[MARKER]
+        pids = set()
+        for path, content in tree.items():
+            value, number, state, pid = content.decode().split()
+            assert (path, state) == (f"{value}/{number}.txt", "at-the-fork")
+            pids.add(pid)
+        assert len(tree) == 40
+        assert str(os.getpid()) not in pids
+        # The workers go on: the next tree is made on them too. Made again with the same
+        # fingerprints, every file is carried over, not rendered again.
+        assert workers.forked
+        inodes = {path: (out / path).stat().st_ino for path in tree}
+        write_tree(out, _deferred_files(20), workers)
+        assert {path: (out / path).stat().st_ino for path in tree} == inodes
+        assert {k: v for k, v in read_tree(out).items() if k != MARKER} == tree
+
+
+def _failing_made(number: int) -> Made:
+    if number == 13:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+    return _made_from("file", number)
+
+
+def test_a_failed_tree_stops_the_workers_given_before_it_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(output, "_BATCH", 8)
+    monkeypatch.setattr(output, "_PARALLEL_FROM", 4)
+    out = tmp_path / "out"
+    write_tree(out, [("old.txt", b"old\n")])
+    before = _surroundings(out)
+    files = [Deferred(f"{n}.txt", partial(_failing_made, n)) for n in range(40)]
+    with Workers(2) as workers:
+        workers.pool()
+        with pytest.raises(OutputError, match="previous output is unchanged"):
+            write_tree(out, files, workers)
+        # none may go on writing into the tree being removed
+        assert not workers.forked
+    assert _surroundings(out) == before
+    assert leftovers(out) == []
 
 
 def test_templates_edited_between_builds_of_one_process_are_used(tmp_path: Path) -> None:

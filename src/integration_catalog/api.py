@@ -13,8 +13,10 @@ from .cache import code_fingerprint
 from .catalog import Catalog
 from .jsontext import file_bytes, with_list
 from .model import RECORD_FIELDS, Integration, integration_id, published_fields
-from .output import Deferred, Held, Made, OutputFile
+from .output import Deferred, Made, OutputFile
 from .resolve import Resolved, versions_document_bytes
+from .source import SourceDir
+from .versions import Snapshot
 
 API_VERSION = "v1"
 API_DIR = f"api/{API_VERSION}"
@@ -87,22 +89,18 @@ def versions_path(item: Resolved) -> str:
 
 
 def api_files(published: Published) -> Iterator[OutputFile]:
-    """Every JSON file of the API, in a fixed order. (What the workers need is held at once,
-    before the first file is made: see `Held`.)"""
-    return _api_files(published, Held(tuple(published.included())))
-
-
-def _api_files(published: Published, included: Held[tuple[Resolved, ...]]) -> Iterator[OutputFile]:
+    """Every JSON file of the API, in a fixed order."""
     # Each integration's files first: the workers make its `versions.json` while this
     # process makes the next record.
     listed = {item.key for item in published.listed()}
     records = []  # the listed ones' JSON, which the index joins: far smaller than the dicts
-    for number, item in enumerate(included.value):
+    for item in published.included():
         record = file_bytes(published.record(item))
         if item.key in listed:
             records.append(record[:-1])  # without the line break
         yield record_path(item), record
-        yield Deferred(versions_path(item), partial(_versions_made, included, number))
+        made = partial(_versions_made, item.source, item.current_version, item.versions)
+        yield Deferred(versions_path(item), made)
     yield "api/index.json", file_bytes(_discovery(published))
     head = {"apiVersion": API_VERSION, "generatedAt": published.generated_at, "count": len(records)}
     yield INDEX_PATH, with_list(head, "integrations", records) + b"\n"
@@ -110,25 +108,23 @@ def _api_files(published: Published, included: Held[tuple[Resolved, ...]]) -> It
     yield TYPES_PATH, typescript_types().encode()
 
 
-def _versions_made(included: Held[tuple[Resolved, ...]], number: int) -> Made:
-    """`versions.json` of the `number`th integration, made on a worker and carried over when
-    none of its versions changed: reading every published version's content is most of what
-    the API costs."""
-    item = included.value[number]
-    digest = hashlib.sha256(repr((code_fingerprint(), item.key, item.current_version)).encode())
-    for snapshot in item.versions:
+def _versions_made(source: SourceDir, current: str | None, versions: tuple[Snapshot, ...]) -> Made:
+    """An integration's `versions.json`, made on a worker and carried over when none of its
+    versions changed: reading every published version's content is most of what the API
+    costs."""
+    digest = hashlib.sha256(repr((code_fingerprint(), source.key, current)).encode())
+    for snapshot in versions:
         fields = (snapshot.version, snapshot.tag, snapshot.published_at, snapshot.commit)
         packed = snapshot.packed or b""
         digest.update(repr((*fields, snapshot.yanked, len(packed))).encode())
         digest.update(packed)
-    return Made(digest.hexdigest(), partial(_versions_bytes, item))
+    return Made(digest.hexdigest(), partial(_versions_bytes, source, current, versions))
 
 
-def _versions_bytes(item: Resolved) -> bytes:
-    source = item.source
-    document = versions_document_bytes(
-        source.publisher, source.slug, item.current_version, item.versions
-    )
+def _versions_bytes(
+    source: SourceDir, current: str | None, versions: tuple[Snapshot, ...]
+) -> bytes:
+    document = versions_document_bytes(source.publisher, source.slug, current, versions)
     return document + b"\n"  # compact and UTF-8 already, as `file_bytes` writes
 
 

@@ -23,6 +23,7 @@ from .site.render import template_dir, templates_digest
 from .source import Listing
 from .uptodate import Inputs, read_inputs, recall, remember
 from .versions import rfc3339
+from .workers import Workers, give_back_free_memory
 
 Progress = Callable[[Iterable[OutputFile], int], Iterable[OutputFile]]
 
@@ -60,54 +61,57 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     kept = _kept(options.out, inputs, started) if inputs is not None else None
     if kept is not None:
         return kept
-    # Phase 1: read and validate everything. Any error ends the build before a byte is written.
-    loaded = load_catalog(
-        root,
-        allow_shallow=options.allow_shallow,
-        source_date_epoch=options.source_date_epoch,
-        workers=options.workers,
-        listing=listing,
-    )
-    del listing  # (not kept while the pages are made)
-    if options.previous is not None:
-        loaded = _compare_with_previous(loaded, options)
-    if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
-        return BuildResult(loaded.diagnostics, loaded.files_checked, None)
-    catalog = loaded.catalog
-    published = Published(
-        catalog=catalog,
-        base_url=_with_slash(options.base_url or catalog.settings.config.baseUrl),
-        include_private=options.include_private,
-        generated_at=rfc3339(catalog.reference_time),
-    )
-    # Phase 2: render and write, streaming files into a fresh tree that replaces the old one.
-    files: Iterable[OutputFile] = _all_files(published)
-    if progress is not None:
-        files = progress(files, len(published.included()))
-    included = published.included()
-    versions = sum(len(i.versions) for i in included)
-    record = {
-        "diagnostics": [d.as_json() for d in loaded.diagnostics],
-        "filesChecked": loaded.files_checked,
-        "integrations": len(included),
-        "versions": versions,
-    }
+    # The same worker processes check the files and make the output (see `Workers`).
+    with Workers(options.workers) as workers:
+        # Phase 1: read and validate everything. Any error ends the build before a byte is written.
+        loaded = load_catalog(
+            root,
+            allow_shallow=options.allow_shallow,
+            source_date_epoch=options.source_date_epoch,
+            workers=workers,
+            listing=listing,
+        )
+        del listing  # (not kept while the pages are made)
+        give_back_free_memory()  # what loading freed
+        if options.previous is not None:
+            loaded = _compare_with_previous(loaded, options)
+        if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
+            return BuildResult(loaded.diagnostics, loaded.files_checked, None)
+        catalog = loaded.catalog
+        published = Published(
+            catalog=catalog,
+            base_url=_with_slash(options.base_url or catalog.settings.config.baseUrl),
+            include_private=options.include_private,
+            generated_at=rfc3339(catalog.reference_time),
+        )
+        # Phase 2: render and write, streaming files into a fresh tree that replaces the old one.
+        files: Iterable[OutputFile] = _all_files(published)
+        if progress is not None:
+            files = progress(files, len(published.included()))
+        included = published.included()
+        versions = sum(len(i.versions) for i in included)
+        record = {
+            "diagnostics": [d.as_json() for d in loaded.diagnostics],
+            "filesChecked": loaded.files_checked,
+            "integrations": len(included),
+            "versions": versions,
+        }
 
-    def remember_tree(out: Path, digest: Callable[[], str]) -> None:
-        if inputs is None:
-            return
-        with contextlib.suppress(OSError, GitError):  # no record: the next build runs in full
-            remember(_record_name(out), inputs, lambda: {**record, "tree": digest()})
+        def remember_tree(out: Path, digest: Callable[[], str]) -> None:
+            if inputs is None:
+                return
+            with contextlib.suppress(OSError, GitError):  # no record: the next build runs in full
+                remember(_record_name(out), inputs, lambda: {**record, "tree": digest()})
 
-    written = write_tree(options.out, files, options.workers, after=remember_tree)
-    return BuildResult(
-        loaded.diagnostics,
-        loaded.files_checked,
-        written,
-        len(included),
-        versions,
-        time.monotonic() - started,
-    )
+        written = write_tree(options.out, files, workers, after=remember_tree)
+        return BuildResult(
+            loaded.diagnostics,
+            loaded.files_checked,
+            written,
+            len(included),
+            versions,
+            time.monotonic() - started,
+        )
 
 
 def _inputs(root: Path, options: BuildOptions, listing: Listing) -> Inputs | None:
@@ -188,7 +192,6 @@ def _compare_with_previous(loaded: LoadResult, options: BuildOptions) -> LoadRes
 
 
 def _all_files(published: Published) -> Iterator[OutputFile]:
-    # Both stages hold what their workers need as they are called: one fork serves them all.
     try:
         site = site_files(published)
     except OSError as error:  # the templates or static files cannot be read

@@ -33,6 +33,7 @@ from .source import (
     read_source,
 )
 from .uptodate import read_inputs, recall, remember
+from .workers import Workers
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def load_catalog(
     allow_shallow: bool = False,
     source_date_epoch: int | None = None,
     merged_tags_only: bool = False,
-    workers: int | None = None,
+    workers: int | Workers | None = None,
     use_cache: bool = True,
     read_published: bool = True,
     listing: Listing | None = None,
@@ -75,7 +76,8 @@ def load_catalog(
     catalog). Without `read_published`, published versions are known by their tags alone (what
     `validate` needs): their content is not read, so nothing of it is checked or kept.
     `listing` is what a walk of integrations/ just found (`read_inputs` makes one): the
-    files are not walked again. Raises ShallowRepository or GitError for an unusable
+    files are not walked again. `workers` given as `Workers` are forked at once, and go on
+    working after the checks. Raises ShallowRepository or GitError for an unusable
     repository."""
     settings, diagnostics = load_settings(root)
     sources, layout = discover(root, listing)
@@ -85,6 +87,8 @@ def load_catalog(
     keys = [source.key for source in sources]
     try:
         with Checker(settings, cache, workers) as checker, BlobReader(root) as reader:
+            if isinstance(workers, Workers):  # the caller's, to make the output next
+                checker.fork()  # now, while this process is small (see `Workers`)
             # The workers (forked at the first batch, while this process is small) check the
             # tree as it is read, then while git answers here.
             batches = _batches(sources, _TREE_BATCH)
@@ -180,8 +184,8 @@ def _passed(
     passed: list[SourceIntegration] = []
     for (source, data), check in zip(readable, checks, strict=True):
         diagnostics.extend(check.diagnostics)
-        if check.spec is not None:
-            passed.append(SourceIntegration(source, check.spec, data))
+        if check.spec_json is not None:  # (a spec that validates: see `_from_cache`)
+            passed.append(SourceIntegration(source, check.spec_json, data))
     return passed
 
 

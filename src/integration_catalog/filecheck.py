@@ -5,9 +5,8 @@ that did not change since its last tag is checked once."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -22,7 +21,7 @@ from .model import IntegrationSource, published_fields
 from .secrets import scan_text
 from .source import INTEGRATION_FILE, SourceDir
 from .versions import pack_published, unpack_published
-from .workers import fork_pool
+from .workers import Workers
 from .yamlload import LoadedYaml, load_positions_later, load_yaml
 
 # Below this many uncached files, starting worker processes costs more than it saves.
@@ -232,11 +231,13 @@ class Checker:
     the work tree still holds), so that such a file is checked and stored once."""
 
     def __init__(
-        self, settings: Settings, cache: CheckCache | None, workers: int | None = None
+        self, settings: Settings, cache: CheckCache | None, workers: int | Workers | None = None
     ) -> None:
         self._settings, self._cache = settings, cache
-        self._workers = workers or os.cpu_count() or 1
-        self._pool: ProcessPoolExecutor | None = None
+        # Workers given are the caller's, and go on working after the checks.
+        self._own = not isinstance(workers, Workers)
+        self._workers = workers if isinstance(workers, Workers) else Workers(workers)
+        self._inherit = False  # whether the workers were forked with the settings set
         # Only a file checked as a snapshot is (its directory holds nothing else) can stand
         # for one: such files' checks, slimmed, from finished batches; and running ones.
         self._whole: dict[_Identity, FileCheck] = {}
@@ -247,15 +248,22 @@ class Checker:
 
     def __exit__(self, *exc: object) -> None:
         global _SETTINGS  # noqa: PLW0603 - see _SETTINGS
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-            _SETTINGS = None
+        if self._own:
+            self._workers.close()
+        _SETTINGS = None
 
     @property
     def forked(self) -> bool:
         """Whether the workers are forked: from then on this process may run threads."""
-        return self._pool is not None
+        return self._workers.forked
+
+    def fork(self) -> None:
+        """Fork the workers now (unless there are to be none), with the settings."""
+        if self._workers.count > 1 and not self._workers.forked:
+            global _SETTINGS  # noqa: PLW0603 - inherited by the forked workers, see below
+            _SETTINGS = self._settings
+            self._workers.pool()
+            self._inherit = True
 
     def start(self, jobs: Sequence[FileJob], fetch: Fetch | None = None) -> CheckBatch:
         """`fetch` reads the blobs of jobs given without data, if the cache lacks them."""
@@ -310,19 +318,21 @@ class Checker:
         return [r for r in batch.results if r is not None]
 
     def _submit(self, todo: list[FileJob]) -> list[Future[list[FileCheck]]]:
-        if self._workers <= 1 or len(todo) < _PARALLEL_FROM:
+        count = self._workers.count
+        if count <= 1 or len(todo) < _PARALLEL_FROM:
             done: Future[list[FileCheck]] = Future()
             done.set_result(_check_chunk(todo, self._settings))
             return [done]
-        if self._pool is None:
-            global _SETTINGS  # noqa: PLW0603 - inherited by the forked workers, see below
-            _SETTINGS = self._settings
-            self._pool = fork_pool(self._workers)
+        self.fork()
+        pool = self._workers.pool()
         # Large enough that handing work over costs little, small enough that every worker
         # gets several
-        size = min(_CHUNK, max(16, -(-len(todo) // (4 * self._workers))))
+        size = min(_CHUNK, max(16, -(-len(todo) // (4 * count))))
         chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-        return [self._pool.submit(_check_inherited, chunk) for chunk in chunks]
+        if self._inherit:
+            return [pool.submit(_check_inherited, chunk) for chunk in chunks]
+        # (workers forked before: the settings go with each chunk)
+        return [pool.submit(_check_chunk, chunk, self._settings) for chunk in chunks]
 
 
 def _cache_key(cache: CheckCache, job: FileJob) -> bytes:
@@ -364,8 +374,14 @@ class SourceIntegration:
     """One integration of the working tree that passed its per-file checks."""
 
     source: SourceDir
-    spec: IntegrationSource
+    spec_json: str  # the validated spec (`FileCheck.spec_json`)
     data: bytes
+
+    @cached_property
+    def spec(self) -> IntegrationSource:
+        """Made when first used: a catalog's specs take far more memory as objects than as
+        JSON, and are not needed while git is read."""
+        return IntegrationSource.model_validate_json(self.spec_json)
 
     @cached_property
     def doc(self) -> LoadedYaml:

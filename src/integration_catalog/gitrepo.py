@@ -292,7 +292,11 @@ class BlobReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        process = self._started
+        self.close()
+
+    def close(self) -> None:
+        """Stop git now (a later question starts it again)."""
+        process, self._started = self._started, None
         if process is None:
             return
         for stream in (process.stdin, process.stdout):

@@ -15,16 +15,14 @@ import json
 import os
 import shutil
 import stat
-import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Generic, TypeVar
 
-from .workers import fork_pool
+from .workers import Workers
 
 # A file the build puts in every tree it makes, so it never replaces a directory it did not make.
 MARKER = ".catalog-build"
@@ -81,13 +79,15 @@ def _lock(out: Path) -> Iterator[None]:
 def write_tree(
     out: Path,
     files: Iterable[OutputFile],
-    workers: int | None = None,
+    workers: int | Workers | None = None,
     after: Callable[[Path, Callable[[], str]], None] | None = None,
 ) -> int:
     """Write every (relative path, content) pair into a fresh tree and swap it in for `out`;
     then call `after(out, digest)`, still holding the lock, where `digest()` is
     `tree_digest(out)` (worked out faster than it could be alone: the workers that wrote the
-    tree worked out parts of it). Returns the number of files written."""
+    tree worked out parts of it). Deferred files are made on `workers`: the caller's, or as
+    many processes as are asked for (one per core by default). Returns the number of files
+    written."""
     out = out.resolve()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +97,7 @@ def write_tree(
         _remove_stale(out)
         staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
         try:
-            count, parts = _write_all(staging, out, files, workers or os.cpu_count() or 1)
+            count, parts = _write_all(staging, out, files, workers)
             previous = _swap_in(staging, out)
         except OSError as error:
             shutil.rmtree(staging, ignore_errors=True)
@@ -134,45 +134,12 @@ class Made:
 @dataclass(frozen=True)
 class Deferred:
     """A file rendered only if its inputs changed since the previous build. `make` works out
-    its fingerprint and how to render it; it must be picklable (a module-level function with
-    its arguments bound, for example), since large builds make files on worker processes. It
-    should also be cheap to pickle: what many files share (the catalog, say) is best passed
-    as a `Held`, which the workers inherit."""
+    its fingerprint and how to render it. Large builds make files on worker processes, forked
+    before the catalog was loaded: `make` is pickled (a module-level function with its
+    arguments bound, for example), and must carry all it needs."""
 
     path: str
     make: Callable[[], Made]
-
-
-T = TypeVar("T")
-
-
-class Held(Generic[T]):
-    """A value for deferred files' `make` to use on worker processes without sending it to
-    them: pickled, a `Held` is a number, which a worker forked after it was made finds in its
-    copy of memory. Workers are forked again if a value is held after they started."""
-
-    __slots__ = ("__weakref__", "value")
-
-    def __init__(self, value: T) -> None:
-        global _HELD_COUNT  # noqa: PLW0603 - see _HELD_COUNT
-        self.value = value
-        _HELD[id(self)] = self
-        _HELD_COUNT += 1
-
-    def __reduce__(self) -> tuple[Callable[[int], Held[Any]], tuple[int]]:
-        return _inherited, (id(self),)
-
-
-_HELD: weakref.WeakValueDictionary[int, Held[Any]] = weakref.WeakValueDictionary()
-# How many values were ever held: workers forked at a lower count may lack one.
-_HELD_COUNT = 0
-
-
-def _inherited(key: int) -> Held[Any]:
-    try:
-        return _HELD[key]
-    except KeyError:
-        raise RuntimeError("a value was held after this worker was forked") from None
 
 
 OutputFile = tuple[str, bytes] | Deferred
@@ -246,7 +213,7 @@ def rendered(entries: Iterable[OutputFile]) -> Iterator[tuple[str, bytes]]:
 
 
 def _write_all(
-    staging: Path, out: Path, files: Iterable[OutputFile], workers: int
+    staging: Path, out: Path, files: Iterable[OutputFile], workers: int | Workers | None
 ) -> tuple[int, dict[str, str]]:
     """Write the new tree. A file whose content (or, for a deferred one, whose inputs) did
     not change is carried over from the previous tree as a hard link: same bytes, same
@@ -333,15 +300,15 @@ _Job = tuple[str, str | None, str | None, Callable[[], Made]]
 
 class _Renderer:
     """Makes deferred files, and writes or carries them over, on worker processes while the
-    build goes on with the next ones; collects their fingerprints. The pool is forked at the
-    first batch (after the writing threads stop: no thread may run when a process forks), and
-    again if a value was held since (see `Held`). Each file's `make` reaches the workers
-    pickled, and only its fingerprint comes back."""
+    build goes on with the next ones; collects their fingerprints. Workers of its own are
+    forked at the first batch (after the writing threads stop: no thread may run when a
+    process forks). Each file's `make` reaches the workers pickled, and only its fingerprint
+    comes back."""
 
-    def __init__(self, workers: int, writer: _Writer) -> None:
-        self._workers, self._writer = workers, writer
-        self._pool: ProcessPoolExecutor | None = None
-        self._forked_at = 0  # _HELD_COUNT when the pool forked
+    def __init__(self, workers: int | Workers | None, writer: _Writer) -> None:
+        self._own = not isinstance(workers, Workers)
+        self._workers = workers if isinstance(workers, Workers) else Workers(workers)
+        self._writer = writer
         self._running: deque[tuple[list[str], Iterator[str]]] = deque()
         self.fingerprints: dict[str, str] = {}
 
@@ -350,17 +317,15 @@ class _Renderer:
         pending.clear()
         if not batch:
             return
-        if self._pool is None and (self._workers <= 1 or len(batch) < _PARALLEL_FROM):
+        forked = self._workers.forked
+        if not forked and (self._workers.count <= 1 or len(batch) < _PARALLEL_FROM):
             for rel, job in batch:
                 self.fingerprints[rel] = _make(job, self._writer.write)
             return
-        if self._pool is None or self._forked_at != _HELD_COUNT:
-            self.finish()
-            self.close()
+        if not forked:
             self._writer.finish()
-            self._forked_at = _HELD_COUNT
-            self._pool = fork_pool(self._workers)
-        results = self._pool.map(_make_here, [job for _, job in batch], chunksize=128)
+        pool = self._workers.pool()
+        results = pool.map(_make_here, [job for _, job in batch], chunksize=128)
         self._running.append(([rel for rel, _ in batch], results))
 
     def _wait_oldest(self) -> None:
@@ -376,22 +341,23 @@ class _Renderer:
     def digests(self, tree: Path) -> dict[str, str]:
         """The `_subtree_digest` of each top-level directory of `tree`, worked out on the
         workers, each taking the next as it is done; nothing when there are none."""
-        if self._pool is None:
+        if not self._workers.forked:
             return {}
         try:
             with os.scandir(tree) as found:
                 names = sorted(e.name for e in found if e.is_dir(follow_symlinks=False))
             paths = [str(tree / name) for name in names]
-            return dict(zip(names, self._pool.map(_subtree_digest, paths, names), strict=True))
+            digests = self._workers.pool().map(_subtree_digest, paths, names)
+            return dict(zip(names, digests, strict=True))
         except Exception:  # a worker lost, say: a digest is no reason to fail the build
             return {}  # worked out again where it is needed (which says what is wrong)
 
     def close(self) -> None:
-        """Stop the workers (after `finish`, or without waiting when the build failed)."""
+        """Stop its own workers, after `finish`; any workers, when files are still being
+        made (the build failed): none may go on writing into a tree being removed."""
+        if self._own or self._running:
+            self._workers.close()  # (waits for what they are making)
         self._running.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
 
 # A path written twice is a bug: fail loudly (O_EXCL).

@@ -10,9 +10,10 @@ import re
 import struct
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cmp_to_key, lru_cache
+from operator import attrgetter
 from typing import Any
 
 import lz4.block
@@ -278,6 +279,11 @@ class Snapshot:
     # it), as JSON.
     spec_json: str | None = field(default=None, compare=False, repr=False)
 
+    def __reduce__(self) -> tuple[type[Snapshot], tuple[Any, ...]]:
+        # Pickled (for a worker process) as its fields in order: a sixth of the time a
+        # dataclass's own pickle takes to read back.
+        return Snapshot, _snapshot_fields(self)
+
     @property
     def digest(self) -> str:
         return content_digest(self._unpacked[0])
@@ -351,3 +357,6 @@ class Snapshot:
     def as_json(self) -> dict[str, Any]:
         value: dict[str, Any] = json.loads(self.json_bytes())
         return value
+
+
+_snapshot_fields = attrgetter(*(f.name for f in fields(Snapshot)))

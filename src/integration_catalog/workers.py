@@ -4,7 +4,9 @@ again: a script without a main guard would start a build of its own)."""
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -21,3 +23,49 @@ def _start() -> None:
     # where the build's process has stopped collecting.
     gc.freeze()
     gc.enable()
+
+
+class Workers:
+    """A run's worker processes, forked once (by `pool`) and shared by its stages: a build
+    checks the files on them, then makes the output. Forked before the catalog is loaded,
+    while this process is small, they share none of its memory: a process that reads an
+    object copies the memory page it is on, so workers forked later would copy the catalog
+    they read, and this process the pages it goes on using, which the workers still hold."""
+
+    def __init__(self, count: int | None = None) -> None:
+        self.count = count or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def forked(self) -> bool:
+        """Whether the workers are forked: from then on this process may run threads."""
+        return self._pool is not None
+
+    def pool(self) -> ProcessPoolExecutor:
+        """The workers, forked now if they are not yet (no thread of this process may be
+        running then)."""
+        if self._pool is None:
+            self._pool = fork_pool(self.count)
+            self._pool.submit(int).result()  # a pool forks at its first task: now
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the workers, without waiting for work not started."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def give_back_free_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's malloc_trim; nothing elsewhere).
+    Loading a catalog frees much more than it keeps: without this, the freed pages would
+    stay counted as this process's memory for the rest of the run."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # (this process's own symbols)
+    if trim is not None:
+        trim(0)

@@ -17,8 +17,8 @@ __all__ = ["site_files", "template_dir"]
 
 
 def site_files(published: Published) -> Iterator[OutputFile]:
-    """Every file of the site, in a fixed order. (The pages are made ready at once, before
-    the first file: see `Held`.)"""
+    """Every file of the site, in a fixed order. (The templates are read at once: an error
+    reading them comes before the first file.)"""
     directory = template_dir(published.catalog.root)
     static = assets(directory)
     digest = templates_digest(directory)

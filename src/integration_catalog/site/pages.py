@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
+from pathlib import Path
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
@@ -13,7 +14,7 @@ from markupsafe import Markup
 
 from ..api import API_DIR, INDEX_PATH, Published, record_path, versions_path
 from ..model import TRUST_TIERS, TrustTier, integration_id
-from ..output import Deferred, Held, Made, OutputFile
+from ..output import Deferred, Made, OutputFile
 from ..resolve import Resolved
 from ..source import README_FILE
 from .markdown import render_markdown
@@ -154,19 +155,15 @@ class TrustContext(PageContext):
 
 
 @dataclass(frozen=True)
-class Pages:
-    """Renders one build's pages."""
+class Frame:
+    """What the frame of every page shows: small, so that it goes along with each page made
+    on a worker."""
 
-    published: Published
-    templates: Templates
-    index: Index
-    salt: str = ""  # changes whenever a template, a static file or the code does
+    title: str
+    base_url: str
+    generated_at: str
 
-    @property
-    def title(self) -> str:
-        return self.published.catalog.settings.config.title
-
-    def _base(
+    def context(
         self,
         page: str,
         page_title: str,
@@ -182,26 +179,83 @@ class Pages:
             "page_title": page_title,
             "description": description,
             "root": root_of(page),
-            "canonical": self.published.base_url + page.removesuffix("index.html"),
+            "canonical": self.base_url + page.removesuffix("index.html"),
             "noindex": noindex,
             "nav": nav,
             "header_search": header_search,
-            "generated_at": self.published.generated_at if dated else None,
+            "generated_at": self.generated_at if dated else None,
             "feed": "feed.xml",
             "api": INDEX_PATH,
         }
+
+
+@dataclass(frozen=True)
+class Details:
+    """What the page of every integration needs besides the integration and the cards it
+    shows. Such pages are made on workers forked before the catalog was loaded: each gets
+    all it needs pickled (see `Deferred`), and this goes along once per batch of pages."""
+
+    frame: Frame
+    templates: Templates
+    salt: str
+    root: Path  # the catalog's, where each README is read
+    install_url: str
+
+
+@dataclass(frozen=True)
+class Pages:
+    """Renders one build's pages."""
+
+    published: Published
+    templates: Templates
+    index: Index
+    salt: str = ""  # changes whenever a template, a static file or the code does
+
+    @property
+    def title(self) -> str:
+        return self.published.catalog.settings.config.title
+
+    @cached_property
+    def frame(self) -> Frame:
+        published = self.published
+        return Frame(self.title, published.base_url, published.generated_at)
+
+    def _base(
+        self,
+        page: str,
+        page_title: str,
+        description: str,
+        nav: str = "",
+        *,
+        noindex: bool = False,
+        header_search: bool = True,
+        dated: bool = False,
+    ) -> PageContext:
+        return self.frame.context(
+            page,
+            page_title,
+            description,
+            nav,
+            noindex=noindex,
+            header_search=header_search,
+            dated=dated,
+        )
 
     def render(self, template: str, context: Mapping[str, Any]) -> bytes:
         return render_page(self.templates, template, context)
 
     def all(self) -> Iterator[OutputFile]:
-        """Every page. Integrations' pages are made on workers, which inherit these pages
-        (held here, before the first file is made: see `Held`)."""
-        return self._all(Held(self))
-
-    def _all(self, held: Held[Pages]) -> Iterator[OutputFile]:
-        for number, item in enumerate(self.index.included):
-            yield Deferred(page_path(item) + "index.html", partial(_detail_made, held, number))
+        """Every page. Integrations' pages are made on workers."""
+        catalog = self.published.catalog
+        details = Details(
+            self.frame, self.templates, self.salt, catalog.root, catalog.settings.config.installUrl
+        )
+        index = self.index
+        for item in index.included:
+            cards = (index.cards[item.key], index.dependencies(item), index.used_by(item))
+            yield Deferred(
+                page_path(item) + "index.html", partial(_detail_made, details, item, *cards)
+            )
         yield from self.listings()
         yield from self.publisher_pages()
         yield "trust/index.html", self.trust()
@@ -285,62 +339,7 @@ class Pages:
     def _deferred(self, page: str, template: str, context: Mapping[str, Any]) -> Deferred:
         """A page rendered (in a worker, so picklable) only when its fingerprint changed."""
         render = partial(render_page, self.templates, template, context)
-        return Deferred(page, partial(Made, self.fingerprint(context), render))
-
-    # -- one integration --------------------------------------------------------------------
-
-    def fingerprint(self, context: Mapping[str, Any]) -> str:
-        """Everything a page is made from: the templates and its context. A page whose
-        fingerprint did not change since the last build is carried over, not rendered."""
-        # The repr of a context (dicts in insertion order, frozen dataclasses, strings, no
-        # sets) is the same for the same page in every build, and cheap to make.
-        return hashlib.sha256((self.salt + repr(context)).encode()).hexdigest()
-
-    def detail_context(self, item: Resolved) -> DetailContext:
-        page = page_path(item) + "index.html"
-        card = self.index.cards[item.key]
-        spec = item.spec
-        install = self.published.catalog.settings.config.installUrl
-        context: DetailContext = {
-            **self._base(
-                page,
-                f"{spec.name} · {self.title}",
-                spec.description or f"{spec.name} by {card.publisher_name}",
-                noindex=spec.visibility != "public",
-            ),
-            "item": card,
-            "integration_id": integration_id(item.source.publisher, item.source.slug),
-            "tier": TIERS[spec.trustTier],
-            "readme": self.readme(item),
-            "versions": version_rows(item),
-            "variables": variable_rows(spec.variablesSchema),
-            "members": member_rows(item),
-            "auth": auth_view(item),
-            "dependencies": self.index.dependencies(item),
-            "used_by": self.index.used_by(item),
-            "install_url": (
-                install.replace("{publisher}", item.source.publisher).replace(
-                    "{slug}", item.source.slug
-                )
-                if item.current_version is not None and item.deleted_at is None
-                else None
-            ),
-            "record_json": record_path(item),
-            "versions_json": versions_path(item),
-            "created_at": item.created_at,
-            "updated_at": item.updated_at,
-            "created_by": item.created_by,
-            "deleted_at": item.deleted_at,
-            "visibility": spec.visibility,
-            "retention": spec.retentionTier,
-        }
-        return context
-
-    def readme(self, item: Resolved) -> Markup | None:
-        if README_FILE not in item.source.files:
-            return None
-        path = self.published.catalog.root / item.source.rel_dir / README_FILE
-        return render_markdown(path.read_text(encoding="utf-8", errors="replace"), item.spec.name)
+        return Deferred(page, partial(Made, fingerprint(self.salt, context), render))
 
     # -- publishers, trust tiers, 404 -------------------------------------------------------
 
@@ -441,12 +440,82 @@ class Pages:
         return self.render("404.html", context)
 
 
-def _detail_made(held: Held[Pages], number: int) -> Made:
-    """The page of the `number`th integration, worked out on a worker."""
-    pages = held.value
-    context = pages.detail_context(pages.index.included[number])
-    render = partial(render_page, pages.templates, "integration.html", context)
-    return Made(pages.fingerprint(context), render)
+# -- one integration ------------------------------------------------------------------------
+
+
+def fingerprint(salt: str, context: Mapping[str, Any]) -> str:
+    """Everything a page is made from: the templates and code (`salt`) and its context. A
+    page whose fingerprint did not change since the last build is carried over, not
+    rendered."""
+    # The repr of a context (dicts in insertion order, frozen dataclasses, strings, no sets)
+    # is the same for the same page in every build, and cheap to make.
+    return hashlib.sha256((salt + repr(context)).encode()).hexdigest()
+
+
+def detail_context(
+    details: Details,
+    item: Resolved,
+    card: Card,
+    dependencies: list[Dependency],
+    used_by: list[Card],
+) -> DetailContext:
+    page = page_path(item) + "index.html"
+    spec = item.spec
+    install = details.install_url
+    context: DetailContext = {
+        **details.frame.context(
+            page,
+            f"{spec.name} · {details.frame.title}",
+            spec.description or f"{spec.name} by {card.publisher_name}",
+            noindex=spec.visibility != "public",
+        ),
+        "item": card,
+        "integration_id": integration_id(item.source.publisher, item.source.slug),
+        "tier": TIERS[spec.trustTier],
+        "readme": readme(details.root, item),
+        "versions": version_rows(item),
+        "variables": variable_rows(spec.variablesSchema),
+        "members": member_rows(item),
+        "auth": auth_view(item),
+        "dependencies": dependencies,
+        "used_by": used_by,
+        "install_url": (
+            install.replace("{publisher}", item.source.publisher).replace(
+                "{slug}", item.source.slug
+            )
+            if item.current_version is not None and item.deleted_at is None
+            else None
+        ),
+        "record_json": record_path(item),
+        "versions_json": versions_path(item),
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "created_by": item.created_by,
+        "deleted_at": item.deleted_at,
+        "visibility": spec.visibility,
+        "retention": spec.retentionTier,
+    }
+    return context
+
+
+def readme(root: Path, item: Resolved) -> Markup | None:
+    if README_FILE not in item.source.files:
+        return None
+    path = root / item.source.rel_dir / README_FILE
+    return render_markdown(path.read_text(encoding="utf-8", errors="replace"), item.spec.name)
+
+
+def _detail_made(
+    details: Details,
+    item: Resolved,
+    card: Card,
+    dependencies: list[Dependency],
+    used_by: list[Card],
+) -> Made:
+    """The page of an integration, worked out on a worker."""
+    context = detail_context(details, item, card, dependencies, used_by)
+    render = partial(render_page, details.templates, "integration.html", context)
+    return Made(fingerprint(details.salt, context), render)
 
 
 def _listing_url(sort: str, number: int) -> str:
