@@ -223,15 +223,16 @@ def _failing_made(number: int) -> Made:
     return _made_from("file", number)
 
 
+@pytest.mark.parametrize("count", [40, 16])  # the failing file in a middle batch, the last
 def test_a_failed_tree_stops_the_workers_given_before_it_is_removed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int
 ) -> None:
     monkeypatch.setattr(output, "_BATCH", 8)
     monkeypatch.setattr(output, "_PARALLEL_FROM", 4)
     out = tmp_path / "out"
     write_tree(out, [("old.txt", b"old\n")])
     before = _surroundings(out)
-    files = [Deferred(f"{n}.txt", partial(_failing_made, n)) for n in range(40)]
+    files = [Deferred(f"{n}.txt", partial(_failing_made, n)) for n in range(count)]
     with Workers(2) as workers:
         workers.pool()
         with pytest.raises(OutputError, match="previous output is unchanged"):

@@ -51,7 +51,15 @@ class BuildResult:
     up_to_date: bool = False  # nothing the build reads changed: --out was kept as it was
 
 
-def build(root: Path, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+def build(
+    root: Path,
+    options: BuildOptions,
+    progress: Progress | None = None,
+    workers: Workers | None = None,
+) -> BuildResult:
+    """Build the catalog at `root` into `options.out`. `workers`: worker processes to use
+    (a caller that runs threads forks them before it starts any); by default the build forks
+    its own."""
     started = time.monotonic()
     check_out_dir(options.out, root)
     # Phase 0: if nothing the build reads changed since it made --out, and --out is as it left
@@ -62,13 +70,15 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     if kept is not None:
         return kept
     # The same worker processes check the files and make the output (see `Workers`).
-    with Workers(options.workers) as workers:
-        # Phase 1: read and validate everything. Any error ends the build before a byte is written.
+    given = contextlib.nullcontext(workers) if workers else None
+    with given or Workers(options.workers) as pool:
+        # Phase 1: read and validate everything. Any error ends the build before a byte is
+        # written.
         loaded = load_catalog(
             root,
             allow_shallow=options.allow_shallow,
             source_date_epoch=options.source_date_epoch,
-            workers=workers,
+            workers=pool,
             listing=listing,
         )
         del listing  # (not kept while the pages are made)
@@ -103,7 +113,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
             with contextlib.suppress(OSError, GitError):  # no record: the next build runs in full
                 remember(_record_name(out), inputs, lambda: {**record, "tree": digest()})
 
-        written = write_tree(options.out, files, workers, after=remember_tree)
+        written = write_tree(options.out, files, pool, after=remember_tree)
         return BuildResult(
             loaded.diagnostics,
             loaded.files_checked,

@@ -89,8 +89,8 @@ def load_catalog(
         with Checker(settings, cache, workers) as checker, BlobReader(root) as reader:
             if isinstance(workers, Workers):  # the caller's, to make the output next
                 checker.fork()  # now, while this process is small (see `Workers`)
-            # The workers (forked at the first batch, while this process is small) check the
-            # tree as it is read, then while git answers here.
+            # The workers (forked at once or at the first batch, while this process is small)
+            # check the tree as it is read, then while git answers here.
             batches = _batches(sources, _TREE_BATCH)
             running = [checker.start(_read_tree(root, batches[0], readable, diagnostics))]
             history = partial(

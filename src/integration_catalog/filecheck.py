@@ -74,10 +74,11 @@ class FileCheck:
         # the first error is all a published version's warning quotes
         return replace(self, diagnostics=tuple(self.errors[:1]), spec_json=None, slim=True)
 
-    @cached_property
+    @property
     def spec(self) -> IntegrationSource | None:
         """The validated integration; None when there is none, or when a cached entry does
-        not hold a valid one (the caller then checks the file again)."""
+        not hold a valid one (the caller then checks the file again). Made anew at each use,
+        not kept: see `SourceIntegration.spec`."""
         if self.spec_json is None:
             return None
         try:
@@ -222,10 +223,11 @@ def _identity(job: FileJob) -> _Identity:
 
 
 class Checker:
-    """Checks batches of jobs: what the cache lacks runs on worker processes, forked once (on
-    first need) for all batches. `start` hands a batch to the workers and returns at once,
-    so the next batch (or anything else) can be read while they work; `finish` waits for it
-    and stores what was found. Batches are finished in the order they were started.
+    """Checks batches of jobs: what the cache lacks runs on worker processes (the caller's
+    `Workers`, or its own, forked on first need), the same for all batches. `start` hands a
+    batch to the workers and returns at once, so the next batch (or anything else) can be
+    read while they work; `finish` waits for it and stores what was found. Batches are
+    finished in the order they were started.
 
     A slim job takes the whole check of the same file from an earlier batch (a tagged file
     the work tree still holds), so that such a file is checked and stored once."""

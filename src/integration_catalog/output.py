@@ -228,6 +228,7 @@ def _write_all(
     count = 0
     writer = _Writer()
     renderer = _Renderer(workers, writer)
+    done = False
     try:
         for entry in files:
             rel = _safe_relative(output_path(entry))
@@ -250,8 +251,9 @@ def _write_all(
         # A first tree holds no links to a previous one, whose removal would change their
         # change times: what is below each top-level directory is as the next build finds it.
         parts = {} if carry else renderer.digests(staging)
+        done = True
     finally:
-        renderer.close()
+        renderer.close(stop=not done)
         writer.finish()
     marker = {
         "builtBy": "integration-catalog",
@@ -300,10 +302,10 @@ _Job = tuple[str, str | None, str | None, Callable[[], Made]]
 
 class _Renderer:
     """Makes deferred files, and writes or carries them over, on worker processes while the
-    build goes on with the next ones; collects their fingerprints. Workers of its own are
-    forked at the first batch (after the writing threads stop: no thread may run when a
-    process forks). Each file's `make` reaches the workers pickled, and only its fingerprint
-    comes back."""
+    build goes on with the next ones; collects their fingerprints. Workers not yet forked
+    are forked at the first batch large enough to share (after the writing threads stop: no
+    thread may run when a process forks). Each file's `make` reaches the workers pickled,
+    and only its fingerprint comes back."""
 
     def __init__(self, workers: int | Workers | None, writer: _Writer) -> None:
         self._own = not isinstance(workers, Workers)
@@ -352,11 +354,12 @@ class _Renderer:
         except Exception:  # a worker lost, say: a digest is no reason to fail the build
             return {}  # worked out again where it is needed (which says what is wrong)
 
-    def close(self) -> None:
-        """Stop its own workers, after `finish`; any workers, when files are still being
-        made (the build failed): none may go on writing into a tree being removed."""
-        if self._own or self._running:
-            self._workers.close()  # (waits for what they are making)
+    def close(self, *, stop: bool = False) -> None:
+        """Stop its own workers, after `finish`. With `stop` (the tree failed), stop any
+        workers, waiting for what they are making: none may go on writing into a tree that
+        is being removed."""
+        if self._own or stop:
+            self._workers.close()
         self._running.clear()
 
 

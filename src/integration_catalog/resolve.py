@@ -7,7 +7,8 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +64,16 @@ class Resolved:
     def __reduce__(self) -> tuple[Callable[..., Resolved], tuple[Any, ...]]:
         # Pickled (for a worker process), the spec goes as its JSON: a quarter of the bytes
         # of pydantic's own pickle, and faster to make and to read back.
-        fields = (self.versions, self.current_version, self.created_at, self.updated_at)
-        rest = (self.created_by, self.deleted_at, self.tombstone)
-        return _unpickled, (self.source, self.spec.model_dump_json(), *fields, *rest)
+        return _unpickled, (self.spec.model_dump_json(), *_other_fields(self))
 
 
-def _unpickled(source: SourceDir, spec: str, *fields: Any) -> Resolved:
-    return Resolved(source, IntegrationSource.model_validate_json(spec), *fields)
+_OTHER_FIELDS = tuple(f.name for f in fields(Resolved) if f.name != "spec")
+_other_fields = attrgetter(*_OTHER_FIELDS)
+
+
+def _unpickled(spec: str, *others: Any) -> Resolved:
+    spec_model = IntegrationSource.model_validate_json(spec)
+    return Resolved(spec=spec_model, **dict(zip(_OTHER_FIELDS, others, strict=True)))
 
 
 @dataclass(frozen=True)

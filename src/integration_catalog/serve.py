@@ -20,6 +20,7 @@ from .build import BuildOptions, BuildResult, build
 from .config import CATALOG_FILE, PUBLISHERS_FILE
 from .site import template_dir
 from .source import INTEGRATIONS_DIR
+from .workers import Workers
 
 HOST = "127.0.0.1"
 POLL_SECONDS = 1.0
@@ -112,33 +113,37 @@ def serve(
 ) -> None:
     """Build, serve, and rebuild on every change until `stop` is set (or Ctrl-C). A failed
     rebuild is reported and the previous build stays served."""
-    server = start_server(options.out, options.port)
-    port = server.server_address[1]
-    url = f"http://{HOST}:{port}/"
-    build_options = BuildOptions(
-        out=options.out,
-        base_url=url,
-        include_private=options.include_private,
-        allow_shallow=options.allow_shallow,
-    )
-    stop = stop or threading.Event()
-    try:
-        seen = snapshot(options.root)
-        _rebuild(options.root, build_options, report)
-        announce(url)
-        while not stop.wait(POLL_SECONDS):
-            current = snapshot(options.root)
-            if current != seen:
-                seen = current
-                _rebuild(options.root, build_options, report)
-    finally:
-        server.shutdown()
-        server.server_close()
+    # One set of workers for every build, forked before the server's threads start (no
+    # thread may run when a process forks).
+    with Workers() as workers:
+        workers.pool()
+        server = start_server(options.out, options.port)
+        port = server.server_address[1]
+        url = f"http://{HOST}:{port}/"
+        build_options = BuildOptions(
+            out=options.out,
+            base_url=url,
+            include_private=options.include_private,
+            allow_shallow=options.allow_shallow,
+        )
+        stop = stop or threading.Event()
+        try:
+            seen = snapshot(options.root)
+            _rebuild(options.root, build_options, report, workers)
+            announce(url)
+            while not stop.wait(POLL_SECONDS):
+                current = snapshot(options.root)
+                if current != seen:
+                    seen = current
+                    _rebuild(options.root, build_options, report, workers)
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
-def _rebuild(root: Path, options: BuildOptions, report: Reporter) -> None:
+def _rebuild(root: Path, options: BuildOptions, report: Reporter, workers: Workers) -> None:
     try:
-        result = build(root, options)
+        result = build(root, options, workers=workers)
     except Exception as error:  # a broken template must not stop the server
         report(error)
         return

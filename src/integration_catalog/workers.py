@@ -1,12 +1,14 @@
-"""Worker processes: forked from the process that runs the build, so they inherit what it has
-loaded instead of being sent it (and, unlike spawned ones, never run the caller's main module
-again: a script without a main guard would start a build of its own)."""
+"""Worker processes, forked from the process that runs the build: they start at once, with the
+code already imported (and, unlike spawned ones, never run the caller's main module again: a
+script without a main guard would start a build of its own). A build forks them before it
+loads the catalog, and sends them what each task needs (see `Workers`)."""
 
 from __future__ import annotations
 
 import ctypes
 import gc
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -23,6 +25,9 @@ def _start() -> None:
     # where the build's process has stopped collecting.
     gc.freeze()
     gc.enable()
+    # Ctrl-C is the building process's to handle: it stops the workers once they finish
+    # what they are doing (instead of each printing a traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Workers:

@@ -193,7 +193,7 @@ class Frame:
 class Details:
     """What the page of every integration needs besides the integration and the cards it
     shows. Such pages are made on workers forked before the catalog was loaded: each gets
-    all it needs pickled (see `Deferred`), and this goes along once per batch of pages."""
+    all it needs pickled (see `Deferred`), and this goes along once per chunk of pages sent."""
 
     frame: Frame
     templates: Templates
