@@ -385,67 +385,52 @@ HOW = [
     "each page's context. `versions.json` is joined from "
     "each version's canonical JSON as it is stored, and `integrations.json` from the records' "
     "JSON: neither is parsed and written again.",
-    "- **Both cores.** The checks run on one process pool, forked once while "
-    "the process is still small. git's tags and history are read on a thread while the rest "
-    "of the work tree is read and the workers check it; the published versions go to the "
-    "workers in chunks of 4,096, each chunk's "
-    "blobs looked up and read from git and the cache while the workers check the three "
-    "before it, and each chunk's snapshots are made as it finishes. A worker takes 256 files "
-    "at a time. The build's own process runs without the cycle collector (what it loads "
-    "lives until it ends): its full passes over the whole catalog held the GIL for up to "
-    "half a second each, while the workers waited to be fed. Pages and `versions.json` "
-    "files are worked out, rendered and written by "
-    "worker processes forked once per build, after the catalog is loaded: a page's context "
-    "and fingerprint are made on the worker from the catalog it inherits, and only an index "
-    "goes to it and a fingerprint comes back. The build takes the API's files and the "
-    "site's pages in turn, so the workers render pages while the main process makes the "
-    "API records, listings and feeds. Pages and `versions.json` whose inputs (and the code) "
-    "did not change are carried over from the previous tree as hard links. Before they stop, "
-    "the workers of a first build work out the digests of the output's large directories, "
-    "which the record for the next run is made from, while git is asked again.",
-    "- **Memory.** Published content is kept compressed (LZ4), and of each published version's "
-    "check only what its snapshot needs; the records wait for the index as their JSON "
-    "(18 MB at 10,000), not as dicts (about 70 MB); pages stream to disk in batches.",
+    "- **Both cores.** A build forks two worker processes once, before it loads the "
+    "catalog, while it is small; they check the files and then make the output. git's tags "
+    "and history are read on a thread while the rest of the work tree is read and the "
+    "workers check it; the published versions go to the workers in chunks of 4,096, each "
+    "chunk's blobs looked up and read from git and the cache while the workers check the "
+    "three before it, and each chunk's snapshots are made as it finishes. A worker takes "
+    "256 files at a time. The build's own process runs without the cycle collector (what it "
+    "loads lives until it ends): its full passes over the whole catalog held the GIL for up "
+    "to half a second each, while the workers waited to be fed. Pages and `versions.json` "
+    "files are worked out, rendered and written by the workers, each sent what its file "
+    "needs (the integration pickled, its spec as JSON; a fingerprint comes back). The build "
+    "takes the API's files and the site's pages in turn, so the workers render pages while "
+    "the main process makes the API records, listings and feeds. Pages and `versions.json` "
+    "whose inputs (and the code) did not change are carried over from the previous tree as "
+    "hard links. Before they stop, the workers of a first build work out the digests of the "
+    "output's large directories, which the record for the next run is made from, while git "
+    "is asked again.",
+    "- **Memory.** The workers share none of the catalog: forked before it is loaded, they "
+    "are sent what they need. (Forked after, they copied the memory pages of what they "
+    "read, and the main process the pages it went on using, which the workers still held: "
+    "894 MB for the tree in the previous report.) The C heap's free pages are given back "
+    "after loading and after each chunk of published versions; `git cat-file` is stopped "
+    "as soon as the last blob is read, before the last results come in; the work tree's "
+    "specs are kept as JSON while git is read, and made as objects after. Published "
+    "content is kept compressed (LZ4), and of each published version's check only what its "
+    "snapshot needs; the records wait for the index as their JSON (18 MB at 10,000), not as "
+    "dicts (about 70 MB); pages stream to disk in batches.",
 ]
 
 
-# Why the targets this run misses are missed (profiled by hand on the same machine).
-MISSED = [
-    "- **Cold build at 10,000: met, with little to spare.** This run's median is 19.0 s "
-    "(19.1, 18.7, 19.0) with 34.1 s of CPU, on an AMD EPYC with 2 cores where "
-    "check-jsonschema took 54.3 s, as in the issue's own measurement (about 54 s). The "
-    "previous report, on the same kind of machine, gave 22.6 s with 40.4 s of CPU "
-    "(check-jsonschema 55.6 s). Cold builds of the code before and after this round, taken "
-    "in turn within minutes: 21.6, 21.6 and 22.4 s (40.8 to 42.5 s of CPU) before, 18.3, "
-    "18.7 and 19.2 s (34.9 to 36.6 s) after. The machine's speed drifts by about a tenth "
-    "(check-jsonschema took 53.5 to 60.4 s in this round's four full runs), so the margin "
-    "is thin: the run before this one, with all but the last review fixes, gave 19.1 s "
-    "(18.2, 19.1, 20.4), and two earlier ones 20.1 s (one with part of the changes, one in "
-    "a slow hour). This round's changes, each measured "
-    "here: published content is packed with LZ4 instead of zlib (2 µs to pack a version's "
-    "content instead of 17, 0.5 µs to unpack it instead of 5; a third more bytes, 12 MB more "
-    "at 10,000); the variables schema's sorted JSON, which the checks make anyway, is where "
-    "its canonical JSON starts (10 µs a file); the credential walk recurses into one list "
-    "(11 µs a file instead of 13): a document now takes 0.24 ms on a worker instead of 0.27; "
-    "the check cache keeps its rollback journal in memory and its keys as 32-byte digests "
-    "(storing 57,000 entries takes 0.35 to 0.45 s instead of 0.7), and a table that was "
-    "empty when the run began is not searched (100,000 lookups that cannot succeed); git "
-    "cat-file answers through a 1 MiB pipe (a sixth fewer context switches); the walk that "
-    "takes the inputs' digest also finds the integrations and the other files to scan "
-    "(0.05 s and 0.03 s instead of 0.12 to 0.24 s and 0.1 to 0.2 s, while one core waits); "
-    "output files are written with os calls on str paths; and the output's digest at the "
-    "end is worked out in parts by the workers while git is asked again (0.23 s instead of "
-    "0.47 s, one core waiting). What is left: checking 57,000 documents takes about 11 s "
+# How close each target is, and what is left (profiled by hand on the same machine).
+MARGINS = [
+    "- **Cold build at 10,000: at the limit.** This run's median is 20.00 s (20.00, 19.06, "
+    "20.32) with 36.5 s of CPU; the run before it, with the same code but for the review "
+    "fixes, gave 20.05 s (18.96, 20.05, 20.64). check-jsonschema took 53.0 and 52.9 s, about "
+    "the issue's own 54 s. The previous report, with the code before this round's memory "
+    "work, gave 19.0 s (34.1 s of CPU) a day earlier; cold builds of both, taken in turn "
+    "within minutes today, were the same within the machine's drift (20.7 to 22.3 s before, "
+    "20.2 to 22.4 s after). Where the time goes: checking 57,000 documents takes about 11 s "
     "on both cores, with the main process reading git, storing results and feeding the "
-    "workers meanwhile; rendering and writing 29,323 files takes about 6.5 s on both "
-    "(creating a file or a directory costs the kernel 45 µs or more here, 50,000 of them); "
-    "and for about 2 s one core waits: the start (imports 0.3 s, the inputs' digest 0.25 s, "
-    "the first files read), the step from loading to writing (the policy 0.25 s, the site's "
-    "index 0.18 s) and the end (the output's digest, git asked again, 0.14 s to free the "
-    "catalog). Tried and dropped this round: starting the history's git commands first "
-    "(they slowed the reading of the tree as much as they saved); a thread or two for the "
-    "output's digest (slower: the GIL); sending each spec to the building process pickled "
-    "rather than as JSON to validate again (21 µs against 16).",
+    "workers meanwhile; rendering and writing 29,323 files takes about 7.5 s on both "
+    "(creating a file or a directory costs the kernel 45 µs or more here, 50,000 of them). "
+    "Both cores are busy nine tenths of the time; one waits at the start (imports 0.4 s, "
+    "the inputs' digest 0.25 s, the first files read), for 0.7 s between the last checks "
+    "and the first pages (resolving 0.2 s, the policy 0.25 s, the site's index 0.15 s) and "
+    "at the end (the output's digest, git asked again).",
     "- **File system.** On ext4 without a journal (as here), creating a file skips, one "
     "lookup each, every inode of its block group freed in the last minute (six while the "
     "inode table is not yet written back). Creating 29,000 files and 9,700 directories "
@@ -454,23 +439,19 @@ MISSED = [
     "directory that never existed, as on a fresh CI machine); a measurement that deletes "
     "the last output just before each cold build adds that cost (to Hugo's runs too, which "
     "create fewer than half as many inodes).",
-    "- **Memory of the process tree.** The largest process peaks at 428 MB (416 MB in the "
-    "previous report: LZ4 packs less tightly than zlib). The tree's proportional "
-    "set size adds the checking workers, `git cat-file` (about 137 MB, mostly git's cache of "
-    "delta bases: lowering that cache made reading the blobs seven times slower) and the "
-    "renderers. The workers are forked, and every object they touch has its reference count "
-    "changed, so its page is copied: the renderers work out each page from the catalog they "
-    "inherit (instead of being sent its context), so each copies much of it (894 MB for the "
-    "tree in this run, 854 MB in the previous report). Sampled during a build, each "
-    "renderer's private memory grows steadily from about 20 MB when it is forked to about "
-    "220 MB when the last page is written, while its resident size stays that of the main "
-    "process (385 MB): it copies pages as it touches the objects on them, and as its own "
-    "new objects fill the free room left in the inherited heap. The tree peaks then. In "
-    "the main process, the validated specs of the work tree are about 100 MB (10 KB each as "
-    "pydantic objects) and the published versions' compressed content about 65 MB.",
+    "- **Memory of the process tree: 488 MB, 421 MB for the largest process** (894 MB and "
+    "428 MB in the previous report). Sampled during a build, the tree peaks twice at about "
+    "the same height: while git is read (the main process about 290 MB, `git cat-file` "
+    "137 MB, mostly git's cache of delta bases, and the two workers 34 MB each) and when "
+    "the last page is written (the main process about 385 MB, the workers 56 MB each). "
+    "Lowering git's cache made reading the blobs up to seven times slower: the generator's "
+    "`git fast-import` deltas each blob against the one before it in the stream, in chains "
+    "of 50. What the main process holds at the end: the validated specs as pydantic objects "
+    "(about 100 MB, 10 KB each against 2 KB as JSON) and the published versions' compressed "
+    "content (about 46 MB), both used to make the API's records and the site's pages, and "
+    "the records `integrations.json` is joined from (18 MB).",
 ]
 
-# Measured by hand on the same machine (not by this run); see benchmarks/broken.py.
 BY_HAND = [
     "10,000 broken `integration.yaml` files (`benchmarks/broken.py`: each with an ambiguous "
     "value, an unknown field, a derived field and an ungranted trust tier; no git history), "
@@ -516,9 +497,9 @@ def markdown(results: list[SizeResult], machine_lines: list[str], command: str) 
         "",
         *HOW,
         "",
-        "## What is missed, and why",
+        "## How close to the limits, and what is left",
         "",
-        *MISSED,
+        *MARGINS,
         "",
         "## Output",
         "",
