@@ -103,7 +103,10 @@ def api_files(published: Published) -> Iterator[OutputFile]:
         yield Deferred(versions_path(item), made)
     yield "api/index.json", file_bytes(_discovery(published))
     head = {"apiVersion": API_VERSION, "generatedAt": published.generated_at, "count": len(records)}
-    yield INDEX_PATH, with_list(head, "integrations", records) + b"\n"
+    index = with_list(head, "integrations", records, b"\n")
+    records.clear()  # (held by the index now)
+    yield INDEX_PATH, index
+    del index
     yield SCHEMA_PATH, file_bytes(record_schema(published.base_url))
     yield TYPES_PATH, typescript_types().encode()
 
