@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import shutil
 import threading
 import time
 import urllib.error
@@ -17,6 +19,7 @@ from integration_catalog import serve as serve_module
 from integration_catalog.build import BuildResult
 from integration_catalog.cli import main
 from integration_catalog.serve import ServeOptions, serve, snapshot, start_server
+from integration_catalog.site.render import template_dir
 
 
 def fetch(url: str) -> tuple[int, str]:
@@ -120,3 +123,39 @@ def test_the_serve_command_parses_its_options(
     assert seen == [
         ServeOptions(root=catalog.root.resolve(), out=catalog.root.resolve() / "preview", port=8123)
     ]
+
+
+def _worker_pids() -> set[int]:
+    return {child.pid for child in multiprocessing.active_children() if child.pid is not None}
+
+
+def test_serve_keeps_its_workers_through_a_failed_rebuild(
+    catalog: GitCatalog, tmp_path: Path
+) -> None:
+    # Its server's threads run: workers forked now could inherit a lock a thread holds.
+    templates = catalog.root / "templates"
+    shutil.copytree(template_dir(tmp_path / "nowhere"), templates)
+    page = templates / "integration.html"
+    outcomes: list[BuildResult | Exception] = []
+    urls: list[str] = []
+    stop = threading.Event()
+    options = ServeOptions(root=catalog.root, out=tmp_path / "out", port=0)
+    thread = threading.Thread(target=serve, args=(options, outcomes.append, urls.append, stop))
+    before = _worker_pids()
+    thread.start()
+    try:
+        wait_for(lambda: urls)
+        workers = _worker_pids() - before
+        assert workers  # (one set, forked before the server started)
+        original = page.read_text()
+        page.write_text(original.replace("</h1>", "{{ no_such_value }}</h1>", 1))
+        wait_for(lambda: len(outcomes) > 1)
+        assert isinstance(outcomes[-1], Exception)  # made on a worker, which failed
+        page.write_text(original.replace("</h1>", " (edited)</h1>", 1))
+        wait_for(lambda: isinstance(outcomes[-1], BuildResult))
+        assert "(edited)" in fetch(urls[0] + "integrations/acme/widgets/")[1]
+        assert _worker_pids() - before == workers
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()

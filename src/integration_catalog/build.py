@@ -58,8 +58,8 @@ def build(
     workers: Workers | None = None,
 ) -> BuildResult:
     """Build the catalog at `root` into `options.out`. `workers`: worker processes to use
-    (a caller that runs threads forks them before it starts any); by default the build forks
-    its own."""
+    instead of `options.workers` new ones (a caller that runs threads forks them before it
+    starts any)."""
     started = time.monotonic()
     check_out_dir(options.out, root)
     # Phase 0: if nothing the build reads changed since it made --out, and --out is as it left
@@ -70,7 +70,7 @@ def build(
     if kept is not None:
         return kept
     # The same worker processes check the files and make the output (see `Workers`).
-    given = contextlib.nullcontext(workers) if workers else None
+    given = contextlib.nullcontext(workers) if workers is not None else None
     with given or Workers(options.workers) as pool:
         # Phase 1: read and validate everything. Any error ends the build before a byte is
         # written.

@@ -17,7 +17,7 @@ import shutil
 import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -228,7 +228,6 @@ def _write_all(
     count = 0
     writer = _Writer()
     renderer = _Renderer(workers, writer)
-    done = False
     try:
         for entry in files:
             rel = _safe_relative(output_path(entry))
@@ -251,9 +250,8 @@ def _write_all(
         # A first tree holds no links to a previous one, whose removal would change their
         # change times: what is below each top-level directory is as the next build finds it.
         parts = {} if carry else renderer.digests(staging)
-        done = True
     finally:
-        renderer.close(stop=not done)
+        renderer.close()
         writer.finish()
     marker = {
         "builtBy": "integration-catalog",
@@ -311,7 +309,7 @@ class _Renderer:
         self._own = not isinstance(workers, Workers)
         self._workers = workers if isinstance(workers, Workers) else Workers(workers)
         self._writer = writer
-        self._running: deque[tuple[list[str], Iterator[str]]] = deque()
+        self._running: deque[tuple[list[str], Future[list[str]]]] = deque()
         self.fingerprints: dict[str, str] = {}
 
     def submit(self, pending: list[tuple[str, _Job]]) -> None:
@@ -327,13 +325,16 @@ class _Renderer:
         if not forked:
             self._writer.finish()
         pool = self._workers.pool()
-        results = pool.map(_make_here, [job for _, job in batch], chunksize=128)
-        self._running.append(([rel for rel, _ in batch], results))
+        for start in range(0, len(batch), _CHUNK):
+            chunk = batch[start : start + _CHUNK]
+            made = pool.submit(_make_all_here, [job for _, job in chunk])
+            self._running.append(([rel for rel, _ in chunk], made))
 
     def _wait_oldest(self) -> None:
-        rels, results = self._running.popleft()
-        for rel, fingerprint in zip(rels, results, strict=True):  # raises the first error
-            self.fingerprints[rel] = fingerprint
+        rels, made = self._running[0]
+        fingerprints = made.result()  # raises the first error
+        self._running.popleft()
+        self.fingerprints.update(zip(rels, fingerprints, strict=True))
 
     def finish(self) -> None:
         """Wait for every batch still being made."""
@@ -354,13 +355,16 @@ class _Renderer:
         except Exception:  # a worker lost, say: a digest is no reason to fail the build
             return {}  # worked out again where it is needed (which says what is wrong)
 
-    def close(self, *, stop: bool = False) -> None:
-        """Stop its own workers, after `finish`. With `stop` (the tree failed), stop any
-        workers, waiting for what they are making: none may go on writing into a tree that
-        is being removed."""
-        if self._own or stop:
-            self._workers.close()
+    def close(self) -> None:
+        """Stop its own workers (after `finish`). When files are still being made (the tree
+        failed), wait for those started and drop the others: none may go on writing into a
+        tree that is being removed. Workers it was given go on."""
+        for _, made in self._running:
+            made.cancel()
+        wait([made for _, made in self._running])
         self._running.clear()
+        if self._own:
+            self._workers.close()
 
 
 # A path written twice is a bug: fail loudly (O_EXCL).
@@ -385,6 +389,7 @@ def _write_new(target: str, data: bytes) -> None:
 
 _PARALLEL_FROM = 64
 _BATCH = 1024
+_CHUNK = 128  # files a worker makes at a time
 
 
 def _make(job: _Job, write: Callable[[str, bytes], None]) -> str:
@@ -397,9 +402,9 @@ def _make(job: _Job, write: Callable[[str, bytes], None]) -> str:
     return made.fingerprint
 
 
-def _make_here(job: _Job) -> str:
+def _make_all_here(jobs: list[_Job]) -> list[str]:
     """`_make` on a worker, which writes the files it renders."""
-    return _make(job, _write_new)
+    return [_make(job, _write_new) for job in jobs]
 
 
 def _same_file(old: Path, data: bytes) -> bool:

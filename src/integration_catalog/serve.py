@@ -9,6 +9,7 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -144,6 +145,13 @@ def serve(
 def _rebuild(root: Path, options: BuildOptions, report: Reporter, workers: Workers) -> None:
     try:
         result = build(root, options, workers=workers)
+    except BrokenProcessPool as error:  # a worker died (killed for memory, say)
+        # No others may be forked while the server's threads run: the next builds run in
+        # this process.
+        workers.close()
+        workers.count = 1
+        report(error)
+        return
     except Exception as error:  # a broken template must not stop the server
         report(error)
         return

@@ -32,7 +32,8 @@ def _start() -> None:
 
 class Workers:
     """A run's worker processes, forked once (by `pool`) and shared by its stages: a build
-    checks the files on them, then makes the output. Forked before the catalog is loaded,
+    checks the files on them, then makes the output (`catalog serve` keeps one set for all
+    its builds). Forked before the catalog is loaded,
     while this process is small, they share none of its memory: a process that reads an
     object copies the memory page it is on, so workers forked later would copy the catalog
     they read, and this process the pages it goes on using, which the workers still hold."""
