@@ -70,8 +70,8 @@ def build(
     if kept is not None:
         return kept
     # The same worker processes check the files and make the output (see `Workers`).
-    given = contextlib.nullcontext(workers) if workers is not None else None
-    with given or Workers(options.workers) as pool:
+    given = workers is not None
+    with contextlib.nullcontext(workers) if given else Workers(options.workers) as pool:
         # Phase 1: read and validate everything. Any error ends the build before a byte is
         # written.
         loaded = load_catalog(

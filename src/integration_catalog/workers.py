@@ -33,10 +33,10 @@ def _start() -> None:
 class Workers:
     """A run's worker processes, forked once (by `pool`) and shared by its stages: a build
     checks the files on them, then makes the output (`catalog serve` keeps one set for all
-    its builds). Forked before the catalog is loaded,
-    while this process is small, they share none of its memory: a process that reads an
-    object copies the memory page it is on, so workers forked later would copy the catalog
-    they read, and this process the pages it goes on using, which the workers still hold."""
+    its builds). Forked before the catalog is loaded, while this process is small, they
+    share none of its memory: a process that reads an object copies the memory page it is
+    on, so workers forked later would copy the catalog they read, and this process the pages
+    it goes on using, which the workers still hold."""
 
     def __init__(self, count: int | None = None) -> None:
         self.count = count or os.cpu_count() or 1

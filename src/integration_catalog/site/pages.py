@@ -220,27 +220,6 @@ class Pages:
         published = self.published
         return Frame(self.title, published.base_url, published.generated_at)
 
-    def _base(
-        self,
-        page: str,
-        page_title: str,
-        description: str,
-        nav: str = "",
-        *,
-        noindex: bool = False,
-        header_search: bool = True,
-        dated: bool = False,
-    ) -> PageContext:
-        return self.frame.context(
-            page,
-            page_title,
-            description,
-            nav,
-            noindex=noindex,
-            header_search=header_search,
-            dated=dated,
-        )
-
     def render(self, template: str, context: Mapping[str, Any]) -> bytes:
         return render_page(self.templates, template, context)
 
@@ -309,7 +288,7 @@ class Pages:
         suffix = "" if sort == "name" else " · Recently updated"
         page_title = self.title + suffix + (f" · Page {number}" if number > 1 else "")
         return {
-            **self._base(
+            **self.frame.context(
                 page,
                 page_title,
                 f"Browse {len(released)} integrations for {self.title}.",
@@ -363,7 +342,7 @@ class Pages:
             entry = self.published.catalog.settings.publishers.get(publisher)
             page = publisher_path(publisher) + "index.html"
             context: PublisherContext = {
-                **self._base(
+                **self.frame.context(
                     page,
                     f"{name} · {self.title}",
                     f"Integrations published by {name}.",
@@ -391,7 +370,7 @@ class Pages:
             )
         summaries.sort(key=lambda s: (-s["count"], s["name"].casefold()))
         index: PublishersContext = {
-            **self._base(
+            **self.frame.context(
                 "publishers/index.html",
                 f"Publishers · {self.title}",
                 f"Everyone who publishes integrations on {self.title}.",
@@ -418,7 +397,7 @@ class Pages:
             for tier in TRUST_TIERS
         ]
         context: TrustContext = {
-            **self._base(
+            **self.frame.context(
                 "trust/index.html",
                 f"Trust tiers · {self.title}",
                 "What each trust tier of the catalog means, from most to least trusted.",
@@ -430,7 +409,7 @@ class Pages:
 
     def not_found(self) -> bytes:
         """Served at any depth, so its links start from the base URL's path."""
-        context = self._base(
+        context = self.frame.context(
             "404.html",
             f"Page not found · {self.title}",
             "There is no page at this address.",
