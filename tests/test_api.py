@@ -747,7 +747,7 @@ def test_what_the_workers_are_sent_carries_all_they_need(repo: GitCatalog) -> No
     # which inherits nothing, must be the file made here.
     catalog = load_catalog(repo.root).catalog
     published = Published(catalog, BASE_URL, include_private=True, generated_at=HEAD_DATE)
-    deferred = [entry for entry in _all_files(published) if isinstance(entry, Deferred)]
+    deferred = [e for e in _all_files(published, lambda: None) if isinstance(e, Deferred)]
     kinds = {entry.path.rsplit("/", 1)[-1] for entry in deferred}
     assert {"index.html", "versions.json"} <= kinds
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:

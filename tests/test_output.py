@@ -32,7 +32,7 @@ from build_support import (
     tree_state,
 )
 from gitrepo_fixtures import GitCatalog, integration_yaml
-from integration_catalog import output, site
+from integration_catalog import build, output, site
 from integration_catalog.build import _alternating
 from integration_catalog.cache import CACHE_DIR
 from integration_catalog.gitrepo import BlobReader, GitError
@@ -103,6 +103,56 @@ def test_a_first_build_with_errors_creates_no_directory(small: GitCatalog, tmp_p
     out = tmp_path / "never" / "site"
     assert cli(small.root, "build", "--out", str(out)).exit_code == 1
     assert not out.exists()
+
+
+def _with_unknown_dependency(repo: GitCatalog, key: str) -> None:
+    """An error only the rules over the whole catalog find: the file is fine on its own."""
+    text = integration_yaml("Beta").replace(
+        "  dependencies: {}\n", '  dependencies:\n    acme/nowhere: "^1.0.0"\n'
+    )
+    repo.write_integration(key, text)
+    repo.commit(DAY2)
+
+
+# A build applies those rules while the workers make its first files: before the last one is
+# listed, or after it (a catalog with fewer files than are made first).
+@pytest.mark.parametrize("judged_after", [1, 100_000])
+def test_a_build_the_rules_over_the_catalog_reject_leaves_the_previous_output_untouched(
+    small: GitCatalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, judged_after: int
+) -> None:
+    monkeypatch.setattr(build, "_JUDGED_AFTER", judged_after)
+    monkeypatch.setattr(output, "_CHUNK", 2)  # files still being made when the rules say no
+    out = tmp_path / "site"
+    build_ok(small.root, out)
+    before = _surroundings(out)
+    _with_unknown_dependency(small, "acme/beta")
+    result = cli(small.root, "build", "--out", str(out))
+    assert result.exit_code == 1
+    assert "nothing was written" in result.output
+    validated = cli(small.root, "validate")
+    assert validated.exit_code == 1
+    found = [line for line in result.output.splitlines() if "dependency-unknown" in line]
+    assert found
+    assert found == [line for line in validated.output.splitlines() if "dependency-unknown" in line]
+    time.sleep(0.2)  # (what a worker wrote after the tree was removed would show now)
+    assert _surroundings(out) == before
+    assert leftovers(out) == []
+
+
+def test_a_first_build_the_rules_reject_creates_no_tree(
+    small: GitCatalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build, "_JUDGED_AFTER", 1)
+    _with_unknown_dependency(small, "acme/beta")
+    beside = tmp_path / "beside" / "site"
+    beside.parent.mkdir()
+    assert cli(small.root, "build", "--out", str(beside)).exit_code == 1
+    assert not beside.exists()
+    assert leftovers(beside) == []
+    # Into a directory that does not exist yet, the rules are applied first: none is created.
+    never = tmp_path / "never" / "site"
+    assert cli(small.root, "build", "--out", str(never)).exit_code == 1
+    assert not never.parent.exists()
 
 
 # -- write_tree and its writer failing ---------------------------------------------------------
@@ -188,7 +238,7 @@ def _deferred_files(count: int) -> Iterator[OutputFile]:
 def test_deferred_files_are_made_on_the_workers_given_with_all_they_need(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(output, "_BATCH", 8)
+    monkeypatch.setattr(output, "_CHUNK", 8)
     monkeypatch.setattr(output, "_PARALLEL_FROM", 4)
     out = tmp_path / "out"
     digests: list[str] = []
@@ -227,7 +277,6 @@ def _failing_made(number: int) -> Made:
 def test_a_failed_tree_waits_for_the_files_being_made_and_keeps_the_workers_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(output, "_BATCH", 40)
     monkeypatch.setattr(output, "_CHUNK", 2)  # many chunks, on both workers at once
     monkeypatch.setattr(output, "_PARALLEL_FROM", 4)
     out = tmp_path / "out"

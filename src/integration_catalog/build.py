@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .api import Published, api_files
-from .catalog import LoadResult, load_catalog
+from .catalog import LoadResult, ReadCatalog, judge_catalog, read_catalog
 from .diagnostics import Diagnostic, Severity
 from .gitrepo import GitError
 from .output import OutputError, OutputFile, check_out_dir, tree_digest, write_tree
@@ -72,9 +72,9 @@ def build(
     # The same worker processes check the files and make the output (see `Workers`).
     given = workers is not None
     with contextlib.nullcontext(workers) if given else Workers(options.workers) as pool:
-        # Phase 1: read and validate everything. Any error ends the build before a byte is
-        # written.
-        loaded = load_catalog(
+        # Phase 1: read and validate everything. Any error ends the build before its tree
+        # replaces anything.
+        read = read_catalog(
             root,
             allow_shallow=options.allow_shallow,
             source_date_epoch=options.source_date_epoch,
@@ -83,45 +83,87 @@ def build(
         )
         del listing  # (not kept while the pages are made)
         give_back_free_memory()  # what loading freed
-        if options.previous is not None:
-            loaded = _compare_with_previous(loaded, options)
-        if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
-            return BuildResult(loaded.diagnostics, loaded.files_checked, None)
-        catalog = loaded.catalog
+        judgment = _Judgment(read, options)
+        if read.failed:  # a file's own errors: nothing is made
+            return judgment.nothing_written()
         published = Published(
-            catalog=catalog,
-            base_url=_with_slash(options.base_url or catalog.settings.config.baseUrl),
+            catalog=read.catalog,
+            base_url=_with_slash(options.base_url or read.catalog.settings.config.baseUrl),
             include_private=options.include_private,
-            generated_at=rfc3339(catalog.reference_time),
+            generated_at=rfc3339(read.catalog.reference_time),
         )
-        # Phase 2: render and write, streaming files into a fresh tree that replaces the old one.
-        files: Iterable[OutputFile] = _all_files(published)
-        if progress is not None:
-            files = progress(files, len(published.included()))
         included = published.included()
         versions = sum(len(i.versions) for i in included)
-        record = {
-            "diagnostics": [d.as_json() for d in loaded.diagnostics],
-            "filesChecked": loaded.files_checked,
-            "integrations": len(included),
-            "versions": versions,
-        }
 
         def remember_tree(out: Path, digest: Callable[[], str]) -> None:
             if inputs is None:
                 return
+            record = {
+                "diagnostics": [d.as_json() for d in judgment.result.diagnostics],
+                "filesChecked": judgment.result.files_checked,
+                "integrations": len(included),
+                "versions": versions,
+            }
             with contextlib.suppress(OSError, GitError):  # no record: the next build runs in full
                 remember(_record_name(out), inputs, lambda: {**record, "tree": digest()})
 
-        written = write_tree(options.out, files, pool, after=remember_tree)
+        # Phase 2: render and write, streaming files into a fresh tree that replaces the old
+        # one. The rules over the whole catalog are applied while the workers make the first
+        # files (`_all_files`), or before, when a rejected build would create a directory.
+        try:
+            if not options.out.resolve().parent.is_dir():
+                judgment()
+            files: Iterable[OutputFile] = _all_files(published, judgment)
+            if progress is not None:
+                files = progress(files, len(included))
+            written = write_tree(options.out, files, pool, after=remember_tree)
+        except _Rejected:
+            return judgment.nothing_written()
+        except OutputError:
+            if judgment.result.failed:  # the catalog's errors come first
+                return judgment.nothing_written()
+            raise
         return BuildResult(
-            loaded.diagnostics,
-            loaded.files_checked,
+            judgment.result.diagnostics,
+            judgment.result.files_checked,
             written,
             len(included),
             versions,
             time.monotonic() - started,
         )
+
+
+class _Rejected(Exception):
+    """The rules over the whole catalog found errors."""
+
+
+class _Judgment:
+    """What the build found: what `read` found with the rules over the whole catalog applied,
+    and compared with the deployed catalog when asked; worked out once, when first needed.
+    Called, it raises `_Rejected` when that has errors: a tree being written is removed
+    before it replaces anything."""
+
+    def __init__(self, read: ReadCatalog, options: BuildOptions) -> None:
+        self._read = read
+        self._options = options
+        self._result: LoadResult | None = None
+
+    @property
+    def result(self) -> LoadResult:
+        if self._result is None:
+            loaded = judge_catalog(self._read)
+            if self._options.previous is not None:
+                loaded = _compare_with_previous(loaded, self._options)
+            self._result = loaded
+            self._read.docs.clear()  # (only the rules needed them)
+        return self._result
+
+    def __call__(self) -> None:
+        if self.result.failed:
+            raise _Rejected
+
+    def nothing_written(self) -> BuildResult:
+        return BuildResult(self.result.diagnostics, self.result.files_checked, None)
 
 
 def _inputs(root: Path, options: BuildOptions, listing: Listing) -> Inputs | None:
@@ -201,7 +243,7 @@ def _compare_with_previous(loaded: LoadResult, options: BuildOptions) -> LoadRes
     return replace(loaded, diagnostics=sorted({*loaded.diagnostics, *problems}))
 
 
-def _all_files(published: Published) -> Iterator[OutputFile]:
+def _all_files(published: Published, judge: Callable[[], None]) -> Iterator[OutputFile]:
     try:
         site = site_files(published)
     except OSError as error:  # the templates or static files cannot be read
@@ -209,7 +251,20 @@ def _all_files(published: Published) -> Iterator[OutputFile]:
             f"reading the site's templates failed: {error.strerror or error} "
             f"({error.filename}); the previous output is unchanged"
         ) from None
-    return _alternating(itertools.chain(api_files(published), _icon_files(published)), site)
+    files = _alternating(itertools.chain(api_files(published), _icon_files(published)), site)
+    return _judged_after(files, judge)
+
+
+# Files handed out before the rules over the whole catalog run: enough to keep the workers
+# busy while they do (about 0.3 s at 10,000 integrations), few enough that a rejected build
+# has not made much.
+_JUDGED_AFTER = 2048
+
+
+def _judged_after(files: Iterator[OutputFile], judge: Callable[[], None]) -> Iterator[OutputFile]:
+    yield from itertools.islice(files, _JUDGED_AFTER)
+    judge()
+    yield from files
 
 
 def _alternating(*streams: Iterator[OutputFile]) -> Iterator[OutputFile]:

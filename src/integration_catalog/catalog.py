@@ -12,7 +12,7 @@ from typing import Any
 
 from .cache import CheckCache, code_fingerprint
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, has_errors
 from .filecheck import Checker, FileCheck, FileJob, SourceIntegration
 from .gitrepo import BlobReader
 from .icons import MAX_ICON_BYTES, check_icon
@@ -34,6 +34,7 @@ from .source import (
 )
 from .uptodate import read_inputs, recall, remember
 from .workers import Workers
+from .yamlload import LoadedYaml
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class LoadResult:
     diagnostics: list[Diagnostic]
     files_checked: int = 0
     selected: frozenset[str] | None = field(default=None)  # reported paths, when narrowed
+
+    @property
+    def failed(self) -> bool:
+        return has_errors(self.diagnostics)
 
 
 class SelectionError(Exception):
@@ -79,6 +84,60 @@ def load_catalog(
     files are not walked again. `workers` given as `Workers` are forked at once, and go on
     working after the checks. Raises ShallowRepository or GitError for an unusable
     repository."""
+    read = read_catalog(
+        root,
+        allow_shallow=allow_shallow,
+        source_date_epoch=source_date_epoch,
+        merged_tags_only=merged_tags_only,
+        workers=workers,
+        use_cache=use_cache,
+        read_published=read_published,
+        listing=listing,
+    )
+    return judge_catalog(read, only)
+
+
+@dataclass
+class ReadCatalog:
+    """A catalog read, each of its files checked and its history resolved: all but the rules
+    over the whole catalog (`judge_catalog`), which a build applies while its first files are
+    made."""
+
+    catalog: Catalog
+    diagnostics: list[Diagnostic]  # each file's own, and what resolving the history found
+    # The tree's documents by `publisher/slug`, for the positions of what the rules find
+    docs: dict[str, LoadedYaml]
+    sources: list[SourceDir]
+
+    @property
+    def failed(self) -> bool:
+        return has_errors(self.diagnostics)
+
+
+def judge_catalog(read: ReadCatalog, only: Iterable[Path] = ()) -> LoadResult:
+    """What `read` found, with the rules over the whole catalog applied, narrowed to `only`
+    (see `load_catalog`)."""
+    diagnostics = [*read.diagnostics, *check_policy(read.catalog.integrations, read.docs)]
+    diagnostics = [redact(d) for d in diagnostics]
+    root, sources = read.catalog.root, read.sources
+    diagnostics, files, selection = _narrow(
+        sorted(set(diagnostics)), 2 + len(sources), root, list(only), sources
+    )
+    return LoadResult(read.catalog, diagnostics, files, selection)
+
+
+def read_catalog(
+    root: Path,
+    *,
+    allow_shallow: bool = False,
+    source_date_epoch: int | None = None,
+    merged_tags_only: bool = False,
+    workers: int | Workers | None = None,
+    use_cache: bool = True,
+    read_published: bool = True,
+    listing: Listing | None = None,
+) -> ReadCatalog:
+    """`load_catalog` but for the rules over the whole catalog."""
     settings, diagnostics = load_settings(root)
     sources, layout = discover(root, listing)
     diagnostics.extend(layout)
@@ -138,13 +197,8 @@ def load_catalog(
             cache.close()
     diagnostics.extend(problems)
     docs = {item.source.key: item.doc for item in integrations}
-    diagnostics.extend(check_policy(resolution.integrations, docs))
-    diagnostics = [redact(d) for d in diagnostics]
     catalog = Catalog(root, settings, tuple(resolution.integrations), resolution.reference_time)
-    diagnostics, files, selection = _narrow(
-        sorted(set(diagnostics)), 2 + len(sources), root, list(only), sources
-    )
-    return LoadResult(catalog, diagnostics, files, selection)
+    return ReadCatalog(catalog, diagnostics, docs, sources)
 
 
 # Work-tree files read before their checks start: the workers begin on the first batch while

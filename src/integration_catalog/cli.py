@@ -22,7 +22,7 @@ from .build import BuildOptions
 from .build import build as build_catalog
 from .catalog import CheckReport, LoadResult, SelectionError, check_catalog, load_catalog
 from .config import CatalogRootNotFound, find_root
-from .diagnostics import Diagnostic, Severity, did_you_mean
+from .diagnostics import Diagnostic, Severity, did_you_mean, has_errors
 from .diff import RENDERERS, diff_revisions
 from .gitrepo import GitError, repository_prefix
 from .model import AuthType, Visibility, base_url
@@ -178,7 +178,7 @@ def _print(
         prefix = repository_prefix(root)
         diagnostics = [replace(d, path=prefix + d.path) for d in diagnostics]
     REPORTERS[output_format](diagnostics, Summary.of(diagnostics, files), sys.stdout.isatty())
-    return any(d.severity is Severity.ERROR for d in diagnostics)
+    return has_errors(diagnostics)
 
 
 allow_shallow_option = click.option(

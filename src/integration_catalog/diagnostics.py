@@ -151,3 +151,8 @@ def _fold(name: str) -> str:
 
 def count(diagnostics: Iterable[Diagnostic], severity: Severity) -> int:
     return sum(1 for diagnostic in diagnostics if diagnostic.severity is severity)
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    """Whether any is an error: what fails a run."""
+    return any(diagnostic.severity is Severity.ERROR for diagnostic in diagnostics)

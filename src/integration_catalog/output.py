@@ -236,7 +236,7 @@ def _write_all(
             count += 1
             if isinstance(entry, Deferred):
                 pending.append((rel, (target, old, previous.get(rel), entry.make)))
-                if len(pending) >= _BATCH:  # workers start on a batch while more are made
+                if len(pending) >= _CHUNK:
                     renderer.submit(pending)
             elif not (
                 old is not None
@@ -388,8 +388,9 @@ def _write_new(target: str, data: bytes) -> None:
 
 
 _PARALLEL_FROM = 64
-_BATCH = 1024
-_CHUNK = 128  # files a worker makes at a time
+# Files a worker makes at a time, handed out as soon as there are as many: the workers start
+# on the first while the next are listed.
+_CHUNK = 128
 
 
 def _make(job: _Job, write: Callable[[str, bytes], None]) -> str:
