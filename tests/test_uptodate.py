@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from build_support import BASE_URL, REPO_ROOT, build_ok, cli, sample_repo, tree_
 from gitrepo_fixtures import GitCatalog
 from integration_catalog.build import BuildOptions, build
 from integration_catalog.catalog import check_catalog, load_catalog
+from integration_catalog.gitrepo import refs_fingerprint
 from integration_catalog.uptodate import read_inputs, recall, remember
 
 WIDGET = "integrations/aeontel/core-auth/integration.yaml"
@@ -138,6 +140,21 @@ def test_a_git_change_made_and_undone_while_a_run_ran_leaves_no_record(
         repo.git("reset", "--soft", "HEAD^")
     now = read_inputs(repo.root)
     assert now is not None and now.key == inputs.key  # the state the run started from
+    assert recall("validate", now) is None
+
+
+def test_git_asked_again_once_all_it_says_was_read_is_what_counts(repo: GitCatalog) -> None:
+    """A build asks git again as soon as it has read all git says, not as it ends: a tag made
+    after it started and gone again before it ended still leaves no record."""
+    inputs = read_inputs(repo.root)
+    assert inputs is not None
+    repo.tag("aeontel/core-auth/v9.0.0")
+    asked: Future[bytes | None] = Future()
+    asked.set_result(refs_fingerprint(repo.root))
+    repo.git("tag", "-d", "aeontel/core-auth/v9.0.0")
+    remember("validate", inputs, {"found": "with the change"}, asked)
+    now = read_inputs(repo.root)
+    assert now is not None and now.key == inputs.key
     assert recall("validate", now) is None
 
 

@@ -9,13 +9,14 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .api import Published, api_files
 from .catalog import LoadResult, ReadCatalog, judge_catalog, read_catalog
 from .diagnostics import Diagnostic, Severity
-from .gitrepo import GitError
+from .gitrepo import GitError, refs_fingerprint
 from .output import OutputError, OutputFile, check_out_dir, tree_digest, write_tree
 from .previous import check_immutable, load_previous
 from .site import site_files
@@ -95,8 +96,10 @@ def build(
         included = published.included()
         versions = sum(len(i.versions) for i in included)
 
+        asked: Future[bytes | None] | None = None  # git's state once everything is read
+
         def remember_tree(out: Path, digest: Callable[[], str]) -> None:
-            if inputs is None:
+            if inputs is None or asked is None:
                 return
             record = {
                 "diagnostics": [d.as_json() for d in judgment.result.diagnostics],
@@ -105,7 +108,7 @@ def build(
                 "versions": versions,
             }
             with contextlib.suppress(OSError, GitError):  # no record: the next build runs in full
-                remember(_record_name(out), inputs, lambda: {**record, "tree": digest()})
+                remember(_record_name(out), inputs, lambda: {**record, "tree": digest()}, asked)
 
         # Phase 2: render and write, streaming files into a fresh tree that replaces the old
         # one. The rules over the whole catalog are applied while the workers make the first
@@ -113,7 +116,12 @@ def build(
         try:
             if not options.out.resolve().parent.is_dir():
                 judgment()
-            files: Iterable[OutputFile] = _all_files(published, judgment)
+            with ThreadPoolExecutor(1) as thread:
+                # git is asked again for the record (see `remember`) while the site's index is
+                # made, not at the end: all it says has been read, and nothing forks meanwhile.
+                if inputs is not None:
+                    asked = thread.submit(refs_fingerprint, root)
+                files: Iterable[OutputFile] = _all_files(published, judgment)
             if progress is not None:
                 files = progress(files, len(included))
             written = write_tree(options.out, files, pool, after=remember_tree)

@@ -18,7 +18,7 @@ import stat
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -186,7 +186,10 @@ def recall(name: str, inputs: Inputs) -> dict[str, Any] | None:
 
 
 def remember(
-    name: str, inputs: Inputs, value: dict[str, Any] | Callable[[], dict[str, Any]]
+    name: str,
+    inputs: Inputs,
+    value: dict[str, Any] | Callable[[], dict[str, Any]],
+    asked: Future[bytes | None] | None = None,
 ) -> None:
     """Record what a run that read `inputs` found (`value`, or what it returns: worked out
     while git is asked, as a build's output tree is), unless what it reads changed while it
@@ -194,8 +197,12 @@ def remember(
     moves its change time forward, so the next run's digest differs anyway, and a file
     changed within the clock's tick (maybe with its metadata as it was) is compared by
     content. git's state can go back (a tag made and deleted again, a commit reset), so git
-    is asked again. A cache that cannot be written is no error."""
-    if callable(value):
+    is asked again (`refs_fingerprint`): now, or in `asked`, once all that git says was read.
+    A cache that cannot be written is no error."""
+    if asked is not None:
+        refs = asked.result()
+        value = value() if callable(value) else value
+    elif callable(value):
         with ThreadPoolExecutor(1) as pool:
             asked = pool.submit(refs_fingerprint, inputs.root)
             value = value()
