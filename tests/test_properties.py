@@ -16,7 +16,7 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,9 @@ import pytest
 import rfc8785
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
+from markupsafe import Markup
 
+from integration_catalog import jsontext
 from integration_catalog.config import CatalogConfig, Settings
 from integration_catalog.diagnostics import CODES
 from integration_catalog.filecheck import SNAPSHOT_FILES, FileJob, check_file
@@ -458,6 +460,60 @@ def test_canonical_json_is_rfc8785_for_any_json_value(value: Any) -> None:
     from the sorted text the checks made already."""
     assert canonical_json(value) == rfc8785.dumps(value)
     assert canonical_json(value, sorted_compact(value)) == rfc8785.dumps(value)
+
+
+# Anything json can be asked to write: lone surrogates, keys that are not strings, integers
+# beyond 64 bits, floats of every kind, tuples, str subclasses.
+_ANY_TEXT = st.text(st.characters() | st.characters(categories=["Cs"])) | st.text().map(Markup)
+_ANY_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _ANY_TEXT,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(_ANY_TEXT | st.integers() | st.booleans() | st.none(), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_PLAIN = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_SORTED = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+def _written(write: Callable[[Any], str | bytes], value: Any) -> str | bytes | type[Exception]:
+    try:
+        return write(value)
+    except (TypeError, ValueError) as error:  # (UnicodeEncodeError is a ValueError)
+        return type(error)
+
+
+@SETTINGS
+@given(value=_ANY_VALUES)
+@example(value={"\ud800": 1})
+@example(value='a\ud800\n"')
+@example(value=[2**64, -(2**63) - 1, 2**63 - 1])
+@example(value={1: "a", False: "b", None: "c", "\x7f\u2028\x00\x1f": '\ufffe\t\b\f"\\'})
+@example(value=[1e-7, 1e16, 1e21, -0.0, 5e-324, 1.0])
+@example(value={"\ufb01": 1, "\U0001f600": 2, "z": 0, "é": 1})
+def test_json_texts_are_what_json_writes(value: Any) -> None:
+    """orjson writes the output's JSON where it writes json's very bytes; json writes (or
+    refuses) the rest, as it always did."""
+    for made, expected in (
+        (jsontext.compact, _PLAIN.encode),
+        (jsontext.sorted_compact, _SORTED.encode),
+        (jsontext.file_bytes, lambda v: (_PLAIN.encode(v) + "\n").encode()),
+    ):
+        assert _written(made, value) == _written(expected, value)
+    fast = jsontext.sorted_fraction_free(value)
+    assert fast is None or fast == _SORTED.encode(value).encode()
+    if isinstance(value, str):
+        assert _written(jsontext.string_bytes, value) == _written(
+            lambda v: _PLAIN.encode(v).encode(), value
+        )
 
 
 _SCHEMA_VALUES = st.recursive(

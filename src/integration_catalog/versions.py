@@ -22,7 +22,7 @@ import semver
 
 from .diagnostics import Diagnostic, Severity
 from .gitrepo import Tag
-from .jsontext import sorted_compact, string_bytes
+from .jsontext import has_fraction, sorted_compact, sorted_fraction_free, string_bytes
 from .model import NAME_PATTERN, IntegrationSource
 from .ranges import parse_version
 
@@ -156,25 +156,22 @@ def current_version(versions: Iterable[semver.Version]) -> semver.Version | None
     return candidates[0] if candidates else None
 
 
-# A number token with a fraction or an exponent, where JSON puts numbers in a collection (strings
-# that merely contain one only send the value down the slower, equally correct path; a number
-# standing alone is known by its type).
-_FLOATISH = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]|[eE])")
 _BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")
 
 
 def canonical_json(value: Any, text: str | None = None) -> bytes:
     """The JSON Canonicalization Scheme (RFC 8785) of `value`: keys sorted at every level, no
     spaces, UTF-8 kept as is, numbers as JavaScript writes them, so any language can
-    recompute a digest. Python's own encoder gives exactly that for integers and strings; a
+    recompute a digest. Sorted compact JSON is exactly that for integers and strings; a
     document with a fractional number or a character beyond the BMP goes through rfc8785.
     `text` is `sorted_compact(value)`, when the caller made it already."""
-    if text is None:
-        text = sorted_compact(value)
-    fast = text.encode("utf-8")
+    fast = sorted_fraction_free(value) if text is None else None
+    if fast is None:
+        fast = (text if text is not None else sorted_compact(value)).encode("utf-8")
+        if has_fraction(value, fast):
+            return rfc8785.dumps(value)
     # (ASCII text, as most is, has nothing beyond the BMP: no need to look.)
-    beyond_bmp = not text.isascii() and _BEYOND_BMP.search(fast)
-    if isinstance(value, float) or _FLOATISH.search(fast) or beyond_bmp:
+    if not fast.isascii() and _BEYOND_BMP.search(fast):
         return rfc8785.dumps(value)
     return fast
 

@@ -3,11 +3,11 @@ sitemap and robots.txt. Only listed integrations that were not deleted appear in
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from ..api import Published
+from ..jsontext import file_bytes
 from ..resolve import Resolved
 from ..versions import Snapshot
 from .views import Card, Index, page_path, publisher_path
@@ -25,8 +25,7 @@ def search_index(published: Published, index: Index) -> bytes:
         "publishers": {c.publisher: c.publisher_name for c in cards},
         "integrations": [_entry(c) for c in cards],
     }
-    text = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return (text + "\n").encode()
+    return file_bytes(document)
 
 
 def _entry(card: Card) -> dict[str, Any]:
