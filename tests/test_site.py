@@ -17,6 +17,7 @@ from xml.etree import ElementTree as ET
 import jinja2
 import pytest
 from click.testing import CliRunner
+from markupsafe import Markup
 
 from build_support import SAMPLE_TAGS
 from gitrepo_fixtures import GitCatalog
@@ -586,3 +587,24 @@ def test_safe_url_refuses_exactly_the_urls_with_whitespace_or_control_characters
     ]
     unsafe = [code for code in codes if chr(code).isspace() or code < 0x20 or code == 0x7F]
     assert refused == unsafe
+
+
+def test_a_pages_fingerprint_names_what_it_shows() -> None:
+    """The same context gives the same fingerprint in every build; markup (shown as it is)
+    and text (escaped) differ, as do named tuples and plain ones, and the salt; a context
+    JSON cannot hold is fingerprinted by its repr."""
+    tier = pages.TIERS["community"]
+    context = {"readme": Markup("<b>x</b>"), "tier": tier, "rows": (1, 2)}
+    same = pages.fingerprint("salt", {"readme": Markup("<b>x</b>"), "tier": tier, "rows": (1, 2)})
+    assert pages.fingerprint("salt", context) == same
+    others = [
+        {**context, "readme": "<b>x</b>"},
+        {**context, "tier": tuple(tier)},
+        {**context, "rows": (1, 3)},
+        {**context, "rows": (1, 2.0)},
+        {"tier": tier, "readme": Markup("<b>x</b>"), "rows": (1, 2)},
+    ]
+    found = {pages.fingerprint("salt", other) for other in others}
+    assert len(found) == len(others) and same not in found
+    assert pages.fingerprint("other salt", context) != same
+    assert pages.fingerprint("salt", {1: "a"}) != pages.fingerprint("salt", {"1": "a"})
