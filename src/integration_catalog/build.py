@@ -1,5 +1,6 @@
-"""`catalog build`: a build is a sequence of stages. Phase one loads and validates everything
-and writes nothing; phase two renders the JSON API and the site and swaps them into place."""
+"""`catalog build`: a build is a sequence of stages. Phase one reads and checks everything and
+writes nothing; phase two renders the JSON API and the site into a fresh tree (the rules over
+the whole catalog are applied while its first files are made) and swaps it into place."""
 
 from __future__ import annotations
 
@@ -72,7 +73,20 @@ def build(
         return kept
     # The same worker processes check the files and make the output (see `Workers`).
     given = workers is not None
-    with contextlib.nullcontext(workers) if given else Workers(options.workers) as pool:
+    with (
+        contextlib.nullcontext(workers) if given else Workers(options.workers) as pool,
+        ThreadPoolExecutor(1) as thread,
+    ):
+        # git is asked again for the record (see `remember`) as soon as all it says has been
+        # read, while the workers check the last files (they are forked already, and nothing
+        # forks later), not at the end.
+        asked: Future[bytes | None] | None = None
+
+        def ask_git_again() -> None:
+            nonlocal asked
+            if inputs is not None:
+                asked = thread.submit(refs_fingerprint, root)
+
         # Phase 1: read and validate everything. Any error ends the build before its tree
         # replaces anything.
         read = read_catalog(
@@ -81,6 +95,7 @@ def build(
             source_date_epoch=options.source_date_epoch,
             workers=pool,
             listing=listing,
+            git_read=ask_git_again,
         )
         del listing  # (not kept while the pages are made)
         give_back_free_memory()  # what loading freed
@@ -95,8 +110,6 @@ def build(
         )
         included = published.included()
         versions = sum(len(i.versions) for i in included)
-
-        asked: Future[bytes | None] | None = None  # git's state once everything is read
 
         def remember_tree(out: Path, digest: Callable[[], str]) -> None:
             if inputs is None or asked is None:
@@ -116,12 +129,7 @@ def build(
         try:
             if not options.out.resolve().parent.is_dir():
                 judgment()
-            with ThreadPoolExecutor(1) as thread:
-                # git is asked again for the record (see `remember`) while the site's index is
-                # made, not at the end: all it says has been read, and nothing forks meanwhile.
-                if inputs is not None:
-                    asked = thread.submit(refs_fingerprint, root)
-                files: Iterable[OutputFile] = _all_files(published, judgment)
+            files: Iterable[OutputFile] = _all_files(published, judgment)
             if progress is not None:
                 files = progress(files, len(included))
             written = write_tree(options.out, files, pool, after=remember_tree)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -14,7 +14,7 @@ from .cache import CheckCache, code_fingerprint
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic, has_errors
 from .filecheck import Checker, FileCheck, FileJob, SourceIntegration
-from .gitrepo import BlobReader
+from .gitrepo import BlobReader, refs_fingerprint
 from .icons import MAX_ICON_BYTES, check_icon
 from .model import is_valid_name
 from .policy import check_policy
@@ -75,6 +75,7 @@ def load_catalog(
     use_cache: bool = True,
     read_published: bool = True,
     listing: Listing | None = None,
+    git_read: Callable[[], None] = lambda: None,
 ) -> LoadResult:
     """Load and check the whole catalog and resolve its history. With `only`, report just the
     problems of those integration directories or files (cross-file rules still see the whole
@@ -82,8 +83,8 @@ def load_catalog(
     `validate` needs): their content is not read, so nothing of it is checked or kept.
     `listing` is what a walk of integrations/ just found (`read_inputs` makes one): the
     files are not walked again. `workers` given as `Workers` are forked at once, and go on
-    working after the checks. Raises ShallowRepository or GitError for an unusable
-    repository."""
+    working after the checks. `git_read` is called once all that is read from git has been
+    (see `resolve`). Raises ShallowRepository or GitError for an unusable repository."""
     read = read_catalog(
         root,
         allow_shallow=allow_shallow,
@@ -93,6 +94,7 @@ def load_catalog(
         use_cache=use_cache,
         read_published=read_published,
         listing=listing,
+        git_read=git_read,
     )
     return judge_catalog(read, only)
 
@@ -136,8 +138,10 @@ def read_catalog(
     use_cache: bool = True,
     read_published: bool = True,
     listing: Listing | None = None,
+    git_read: Callable[[], None] = lambda: None,
 ) -> ReadCatalog:
-    """`load_catalog` but for the rules over the whole catalog."""
+    """`load_catalog` but for the rules over the whole catalog. `git_read` is called once
+    all that is read from git has been (see `resolve`)."""
     settings, diagnostics = load_settings(root)
     sources, layout = discover(root, listing)
     diagnostics.extend(layout)
@@ -191,6 +195,7 @@ def read_catalog(
                 cache=cache,
                 existing=keys,
                 read_published=read_published,
+                git_read=git_read,
             )
     finally:
         if cache is not None:
@@ -275,18 +280,28 @@ def check_catalog(
     found = _findings(recall("validate", inputs)) if inputs is not None else None
     reused = found is not None
     if found is None:
-        result = load_catalog(
-            root,
-            allow_shallow=allow_shallow,
-            source_date_epoch=source_date_epoch,
-            read_published=read_published,
-            use_cache=use_cache,
-            listing=listing,
-        )
-        found = result.diagnostics, result.files_checked
-        if inputs is not None:
-            record = {"diagnostics": [d.as_json() for d in found[0]], "files": found[1]}
-            remember("validate", inputs, record)
+        with ThreadPoolExecutor(1) as thread:
+            # git is asked again for the record (see `remember`) once all it says is read,
+            # while the workers check the last files, not at the end
+            asked: list[Future[bytes | None]] = []
+
+            def ask_git_again() -> None:
+                if inputs is not None:
+                    asked.append(thread.submit(refs_fingerprint, root))
+
+            result = load_catalog(
+                root,
+                allow_shallow=allow_shallow,
+                source_date_epoch=source_date_epoch,
+                read_published=read_published,
+                use_cache=use_cache,
+                listing=listing,
+                git_read=ask_git_again,
+            )
+            found = result.diagnostics, result.files_checked
+            if inputs is not None and asked:
+                record = {"diagnostics": [d.as_json() for d in found[0]], "files": found[1]}
+                remember("validate", inputs, record, asked[0])
     only = list(only)
     sources = _sources_named(root, only) if only else []
     diagnostics, files, _ = _narrow(*found, root, only, sources)

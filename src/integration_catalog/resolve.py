@@ -158,6 +158,7 @@ def resolve(
     cache: CheckCache | None = None,
     existing: Iterable[str] = (),
     read_published: bool = True,
+    git_read: Callable[[], None] = lambda: None,
 ) -> tuple[Resolution, list[Diagnostic]]:
     """Resolve every integration from what `read_history` found, tombstones included,
     checking published versions on `checker` (their blobs asked of `reader`, or of `cache`
@@ -165,11 +166,16 @@ def resolve(
     is called once the workers have published versions to check, so that its own work
     overlaps theirs. Without `read_published`, the published versions
     of integrations still in the tree are known by their tags alone: their content is
-    neither read nor checked (only a tombstone needs it)."""
+    neither read nor checked (only a tombstone needs it). `git_read` is called once all
+    that is read from git has been, while the workers check the last versions."""
     diagnostics: list[Diagnostic] = []
     # A directory that is still there (even with a broken file) is no tombstone.
     present = set(existing)
     items: list[SourceIntegration] = []
+
+    def once_git_is_read() -> None:
+        git_read()
+        _make_specs(items)
 
     snapshots = _load_snapshots(
         facts,
@@ -180,7 +186,7 @@ def resolve(
         present=present,
         read_published=read_published,
         meanwhile=lambda: items.extend(tree()),
-        then=lambda: _make_specs(items),
+        then=once_git_is_read,
     )
     resolved = [_from_tree(item, facts, snapshots.get(item.source.key, ())) for item in items]
     for key in sorted(snapshots.keys() - present):
