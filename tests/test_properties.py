@@ -463,14 +463,10 @@ def test_canonical_json_is_rfc8785_for_any_json_value(value: Any) -> None:
 
 
 # Anything json can be asked to write: lone surrogates, keys that are not strings, integers
-# beyond 64 bits, floats of every kind, tuples, str subclasses.
+# beyond 64 bits, floats of every kind (NaN too), tuples, str subclasses.
 _ANY_TEXT = st.text(st.characters() | st.characters(categories=["Cs"])) | st.text().map(Markup)
 _ANY_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | _ANY_TEXT,
+    st.none() | st.booleans() | st.integers() | st.floats() | _ANY_TEXT,
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.lists(inner, max_size=3).map(tuple)
@@ -499,6 +495,8 @@ def _written(write: Callable[[Any], str | bytes], value: Any) -> str | bytes | t
 @example(value={1: "a", False: "b", None: "c", "\x7f\u2028\x00\x1f": '\ufffe\t\b\f"\\'})
 @example(value=[1e-7, 1e16, 1e21, -0.0, 5e-324, 1.0])
 @example(value={"\ufb01": 1, "\U0001f600": 2, "z": 0, "é": 1})
+@example(value={"a": [float("nan")], "b": None})
+@example(value=float("-inf"))
 def test_json_texts_are_what_json_writes(value: Any) -> None:
     """orjson writes the output's JSON where it writes json's very bytes; json writes (or
     refuses) the rest, as it always did."""

@@ -17,6 +17,7 @@ import pytest
 
 from build_support import BASE_URL, REPO_ROOT, build_ok, cli, sample_repo, tree_state
 from gitrepo_fixtures import GitCatalog
+from integration_catalog import build as build_module
 from integration_catalog.build import BuildOptions, build
 from integration_catalog.catalog import check_catalog, load_catalog
 from integration_catalog.gitrepo import refs_fingerprint
@@ -191,6 +192,29 @@ def test_a_second_build_keeps_the_tree_untouched(repo: GitCatalog, tmp_path: Pat
     assert tree_state(out) == before  # bytes, modification times and inodes
     run = cli(repo.root, "build", "--out", str(out))
     assert run.exit_code == 0 and "is up to date" in run.output
+
+
+def test_a_slow_git_does_not_see_the_tree_being_written(
+    repo: GitCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git is asked again on a thread; the tree is written only once it has answered, so that
+    an output directory inside the repository (whose staging tree beside it is not ignored)
+    is not in what git reports, and the build after keeps the tree."""
+    repo.write(".gitignore", "/site/\n/.*.lock\n")  # as this repository ignores them
+    repo.commit("2024-03-01T10:00:00Z")
+    asked_with = build_module.refs_fingerprint
+
+    def slow(root: Path) -> bytes | None:
+        # answers only once the tree is being written, when that comes first (for 2 s)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and not list(root.glob(".site.tmp-*")):
+            time.sleep(0.01)
+        return asked_with(root)
+
+    monkeypatch.setattr(build_module, "refs_fingerprint", slow)
+    out = repo.root / "site"
+    assert not build_ok(repo.root, out).up_to_date
+    assert build_ok(repo.root, out).up_to_date
 
 
 def test_a_rebuild_is_kept_by_the_build_after_it(repo: GitCatalog, tmp_path: Path) -> None:

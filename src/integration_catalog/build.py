@@ -10,7 +10,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -125,13 +125,17 @@ def build(
 
         # Phase 2: render and write, streaming files into a fresh tree that replaces the old
         # one. The rules over the whole catalog are applied while the workers make the first
-        # files (`_all_files`), or before, when a rejected build would create a directory.
+        # files (`_all_files`).
         try:
-            if not options.out.resolve().parent.is_dir():
+            # Judged first: a rejected first build into a new directory creates none, and the
+            # comparison with what is deployed may fail to read it.
+            if options.previous is not None or not options.out.resolve().parent.is_dir():
                 judgment()
             files: Iterable[OutputFile] = _all_files(published, judgment)
             if progress is not None:
                 files = progress(files, len(included))
+            if asked is not None:  # (git must not see the tree being written, inside the repo)
+                wait([asked])
             written = write_tree(options.out, files, pool, after=remember_tree)
         except _Rejected:
             return judgment.nothing_written()
@@ -172,6 +176,7 @@ class _Judgment:
                 loaded = _compare_with_previous(loaded, self._options)
             self._result = loaded
             self._read.docs.clear()  # (only the rules needed them)
+            give_back_free_memory()
         return self._result
 
     def __call__(self) -> None:

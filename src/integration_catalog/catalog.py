@@ -283,11 +283,12 @@ def check_catalog(
         with ThreadPoolExecutor(1) as thread:
             # git is asked again for the record (see `remember`) once all it says is read,
             # while the workers check the last files, not at the end
-            asked: list[Future[bytes | None]] = []
+            asked: Future[bytes | None] | None = None
 
             def ask_git_again() -> None:
+                nonlocal asked
                 if inputs is not None:
-                    asked.append(thread.submit(refs_fingerprint, root))
+                    asked = thread.submit(refs_fingerprint, root)
 
             result = load_catalog(
                 root,
@@ -299,9 +300,9 @@ def check_catalog(
                 git_read=ask_git_again,
             )
             found = result.diagnostics, result.files_checked
-            if inputs is not None and asked:
+            if inputs is not None and asked is not None:
                 record = {"diagnostics": [d.as_json() for d in found[0]], "files": found[1]}
-                remember("validate", inputs, record, asked[0])
+                remember("validate", inputs, record, asked)
     only = list(only)
     sources = _sources_named(root, only) if only else []
     diagnostics, files, _ = _narrow(*found, root, only, sources)

@@ -20,10 +20,11 @@ _SORTED_COMPACT = json.JSONEncoder(
 )
 # orjson writes the same bytes ten times faster, but for numbers with a fraction or an
 # exponent (json's `1e-07` is its `1e-7`): a value with one of those goes to json, as does
-# one orjson refuses (a key that is not a string, an integer beyond 64 bits, a lone
-# surrogate, nesting beyond 254 levels), which json writes or refuses as it always did.
-# (NaN and infinity, which orjson would write as null, are in no value here: the loader
-# keeps such numbers as their text.)
+# one with a null (orjson writes NaN and infinity as null, which json refuses) and one
+# orjson refuses (a key that is not a string, an integer beyond 64 bits, a lone surrogate,
+# nesting beyond 254 levels, a dataclass or a date, which json cannot write either): json
+# writes or refuses those as it always did.
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 _SORT = orjson.OPT_SORT_KEYS
 # A number with a fraction or an exponent where JSON puts a value in a collection; text that
 # merely contains one only sends the value down the slower, equally exact path, and a number
@@ -42,17 +43,17 @@ def has_fraction(value: Any, data: bytes) -> bool:
 
 def _fraction_free(value: Any, option: int) -> bytes | None:
     """orjson's JSON of `value` where it is json's: None for a value with a number with a
-    fraction or an exponent, or one orjson refuses."""
+    fraction or an exponent, or a null, or one orjson refuses."""
     try:
-        data = orjson.dumps(value, option=option)
+        data = orjson.dumps(value, option=option | _OPTIONS)
     except orjson.JSONEncodeError:
         return None
-    return None if has_fraction(value, data) else data
+    return None if has_fraction(value, data) or b"null" in data else data
 
 
 def sorted_fraction_free(value: Any) -> bytes | None:
     """`sorted_compact` as UTF-8, for a value without a number with a fraction or an
-    exponent; else None."""
+    exponent, or a null; else None."""
     return _fraction_free(value, _SORT)
 
 

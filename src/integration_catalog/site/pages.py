@@ -430,7 +430,8 @@ def fingerprint(salt: str, context: Mapping[str, Any]) -> str:
     # The context as JSON (dicts in insertion order, dataclasses by their fields, markup and
     # named tuples marked as such), a sixth of the time its repr takes; by its repr where
     # JSON cannot hold it (a key that is not a string, say). Either is the same for the same
-    # page in every build.
+    # page in every build. (orjson leaves out a dataclass's fields named with a leading
+    # underscore: no page's context has one.)
     try:
         text = orjson.dumps(context, default=_marked, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
     except orjson.JSONEncodeError:
