@@ -10,20 +10,20 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .api import Published, api_files
 from .catalog import LoadResult, ReadCatalog, judge_catalog, read_catalog
 from .diagnostics import Diagnostic, Severity
-from .gitrepo import GitError, refs_fingerprint
+from .gitrepo import GitError
 from .output import OutputError, OutputFile, check_out_dir, tree_digest, write_tree
 from .previous import check_immutable, load_previous
 from .site import site_files
 from .site.render import template_dir, templates_digest
 from .source import Listing
-from .uptodate import Inputs, read_inputs, recall, remember
+from .uptodate import GitAskedAgain, Inputs, read_inputs, recall, remember
 from .versions import rfc3339
 from .workers import Workers, give_back_free_memory
 
@@ -75,18 +75,10 @@ def build(
     given = workers is not None
     with (
         contextlib.nullcontext(workers) if given else Workers(options.workers) as pool,
-        ThreadPoolExecutor(1) as thread,
+        # as soon as all git says has been read, while the workers check the last files (they
+        # are forked already, and nothing forks later), not at the end
+        GitAskedAgain(inputs) as asked,
     ):
-        # git is asked again for the record (see `remember`) as soon as all it says has been
-        # read, while the workers check the last files (they are forked already, and nothing
-        # forks later), not at the end.
-        asked: Future[bytes | None] | None = None
-
-        def ask_git_again() -> None:
-            nonlocal asked
-            if inputs is not None:
-                asked = thread.submit(refs_fingerprint, root)
-
         # Phase 1: read and validate everything. Any error ends the build before its tree
         # replaces anything.
         read = read_catalog(
@@ -95,7 +87,7 @@ def build(
             source_date_epoch=options.source_date_epoch,
             workers=pool,
             listing=listing,
-            git_read=ask_git_again,
+            git_read=asked,
         )
         del listing  # (not kept while the pages are made)
         give_back_free_memory()  # what loading freed
@@ -112,7 +104,7 @@ def build(
         versions = sum(len(i.versions) for i in included)
 
         def remember_tree(out: Path, digest: Callable[[], str]) -> None:
-            if inputs is None or asked is None:
+            if inputs is None or asked.answer is None:
                 return
             record = {
                 "diagnostics": [d.as_json() for d in judgment.result.diagnostics],
@@ -121,7 +113,9 @@ def build(
                 "versions": versions,
             }
             with contextlib.suppress(OSError, GitError):  # no record: the next build runs in full
-                remember(_record_name(out), inputs, lambda: {**record, "tree": digest()}, asked)
+                remember(
+                    _record_name(out), inputs, lambda: {**record, "tree": digest()}, asked.answer
+                )
 
         # Phase 2: render and write, streaming files into a fresh tree that replaces the old
         # one. The rules over the whole catalog are applied while the workers make the first
@@ -134,8 +128,8 @@ def build(
             files: Iterable[OutputFile] = _all_files(published, judgment)
             if progress is not None:
                 files = progress(files, len(included))
-            if asked is not None:  # (git must not see the tree being written, inside the repo)
-                wait([asked])
+            if asked.answer is not None:  # (git must not see the tree being written)
+                wait([asked.answer])
             written = write_tree(options.out, files, pool, after=remember_tree)
         except _Rejected:
             return judgment.nothing_written()

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .cache import CheckCache, code_fingerprint
 from .config import CATALOG_FILE, PUBLISHERS_FILE, Settings, load_settings
 from .diagnostics import Diagnostic, has_errors
 from .filecheck import Checker, FileCheck, FileJob, SourceIntegration
-from .gitrepo import BlobReader, refs_fingerprint
+from .gitrepo import BlobReader
 from .icons import MAX_ICON_BYTES, check_icon
 from .model import is_valid_name
 from .policy import check_policy
@@ -32,9 +32,12 @@ from .source import (
     other_text_files,
     read_source,
 )
-from .uptodate import read_inputs, recall, remember
+from .uptodate import GitAskedAgain, read_inputs, recall, remember
 from .workers import Workers
 from .yamlload import LoadedYaml
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # (typing's own from Python 3.12)
 
 
 @dataclass(frozen=True)
@@ -64,18 +67,21 @@ class SelectionError(Exception):
     """A path given to `validate` that is not part of the catalog."""
 
 
+class ReadOptions(TypedDict, total=False):
+    """How the catalog is read (`read_catalog`; see `load_catalog`)."""
+
+    allow_shallow: bool
+    source_date_epoch: int | None
+    merged_tags_only: bool
+    workers: int | Workers | None
+    use_cache: bool
+    read_published: bool
+    listing: Listing | None
+    git_read: Callable[[], None]
+
+
 def load_catalog(
-    root: Path,
-    only: Iterable[Path] = (),
-    *,
-    allow_shallow: bool = False,
-    source_date_epoch: int | None = None,
-    merged_tags_only: bool = False,
-    workers: int | Workers | None = None,
-    use_cache: bool = True,
-    read_published: bool = True,
-    listing: Listing | None = None,
-    git_read: Callable[[], None] = lambda: None,
+    root: Path, only: Iterable[Path] = (), **options: Unpack[ReadOptions]
 ) -> LoadResult:
     """Load and check the whole catalog and resolve its history. With `only`, report just the
     problems of those integration directories or files (cross-file rules still see the whole
@@ -85,18 +91,7 @@ def load_catalog(
     files are not walked again. `workers` given as `Workers` are forked at once, and go on
     working after the checks. `git_read` is called once all that is read from git has been
     (see `resolve`). Raises ShallowRepository or GitError for an unusable repository."""
-    read = read_catalog(
-        root,
-        allow_shallow=allow_shallow,
-        source_date_epoch=source_date_epoch,
-        merged_tags_only=merged_tags_only,
-        workers=workers,
-        use_cache=use_cache,
-        read_published=read_published,
-        listing=listing,
-        git_read=git_read,
-    )
-    return judge_catalog(read, only)
+    return judge_catalog(read_catalog(root, **options), only)
 
 
 @dataclass
@@ -280,16 +275,8 @@ def check_catalog(
     found = _findings(recall("validate", inputs)) if inputs is not None else None
     reused = found is not None
     if found is None:
-        with ThreadPoolExecutor(1) as thread:
-            # git is asked again for the record (see `remember`) once all it says is read,
-            # while the workers check the last files, not at the end
-            asked: Future[bytes | None] | None = None
-
-            def ask_git_again() -> None:
-                nonlocal asked
-                if inputs is not None:
-                    asked = thread.submit(refs_fingerprint, root)
-
+        # (git asked again for the record while the workers check the last files)
+        with GitAskedAgain(inputs) as asked:
             result = load_catalog(
                 root,
                 allow_shallow=allow_shallow,
@@ -297,12 +284,12 @@ def check_catalog(
                 read_published=read_published,
                 use_cache=use_cache,
                 listing=listing,
-                git_read=ask_git_again,
+                git_read=asked,
             )
             found = result.diagnostics, result.files_checked
-            if inputs is not None and asked is not None:
+            if inputs is not None and asked.answer is not None:
                 record = {"diagnostics": [d.as_json() for d in found[0]], "files": found[1]}
-                remember("validate", inputs, record, asked)
+                remember("validate", inputs, record, asked.answer)
     only = list(only)
     sources = _sources_named(root, only) if only else []
     diagnostics, files, _ = _narrow(*found, root, only, sources)

@@ -185,6 +185,28 @@ def recall(name: str, inputs: Inputs) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+class GitAskedAgain:
+    """git's state asked again for the record of a run that read `inputs` (see `remember`).
+    Called once all that git says has been read, it asks on a thread of its own, while the
+    run goes on (so no process may be forked after); `answer` is what it asked, if anything.
+    Outside git there is no record, and nothing is asked."""
+
+    def __init__(self, inputs: Inputs | None) -> None:
+        self._inputs = inputs
+        self._thread = ThreadPoolExecutor(1)
+        self.answer: Future[bytes | None] | None = None
+
+    def __call__(self) -> None:
+        if self._inputs is not None and self.answer is None:
+            self.answer = self._thread.submit(refs_fingerprint, self._inputs.root)
+
+    def __enter__(self) -> GitAskedAgain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.shutdown()
+
+
 def remember(
     name: str,
     inputs: Inputs,
